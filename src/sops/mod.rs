@@ -4,5 +4,14 @@
 //! This module knows nothing of Kubernetes, clusters or the network. It never logs or returns a
 //! plaintext value in an error.
 
+pub mod cipher;
+pub mod engine;
+pub mod error;
 pub mod format;
+pub mod keys;
+pub mod metadata;
 pub mod tree;
+pub mod walk;
+
+pub use engine::{Decrypted, EncryptParams, EncryptedFile};
+pub use error::SopsError;

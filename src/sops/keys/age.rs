@@ -1,0 +1,200 @@
+//! Wrapping the data key for age recipients and unwrapping it with age identities (SOPS.md §6.2–6.3).
+//!
+//! Each recipient gets its own ASCII-armored age file holding the 32-byte data key (or, with key
+//! groups, its group's 33-byte Shamir share). Identity material never leaves this module except as
+//! opaque `age::Identity` objects; no error here quotes a key line.
+
+use age::armor::{ArmoredReader, ArmoredWriter, Format as ArmorFormat};
+use std::io::{Read, Write};
+use std::str::FromStr;
+use zeroize::{Zeroize, Zeroizing};
+
+/// What kind of age recipient a metadata entry names. We can wrap to X25519 and SSH recipients;
+/// post-quantum and plugin recipients are recognised so the error can say so plainly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecipientKind {
+    X25519,
+    Ssh,
+    PostQuantum,
+    Plugin,
+    Unknown,
+}
+
+pub fn recipient_kind(r: &str) -> RecipientKind {
+    if r.starts_with("ssh-ed25519 ") || r.starts_with("ssh-rsa ") {
+        RecipientKind::Ssh
+    } else if r.starts_with("age1pq1") {
+        RecipientKind::PostQuantum
+    } else if let Some(rest) = r.strip_prefix("age1") {
+        // A plugin recipient is `age1<name>1<data>`: more than one separator '1' before the data.
+        if rest.contains('1') && age::x25519::Recipient::from_str(r).is_err() {
+            RecipientKind::Plugin
+        } else {
+            RecipientKind::X25519
+        }
+    } else {
+        RecipientKind::Unknown
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgeError {
+    #[error("failed to parse input, unknown recipient type: {0}")]
+    UnknownRecipient(String),
+    #[error("age recipient {0} is a post-quantum (age1pq1…) recipient, which overworld-secrets does not support yet; use sops ≥ 3.12 for this file")]
+    PostQuantum(String),
+    #[error("age recipient {0} needs an age plugin, which overworld-secrets does not support")]
+    Plugin(String),
+    #[error("invalid age recipient {0}: {1}")]
+    BadRecipient(String, String),
+    #[error("{0}")]
+    Decrypt(String),
+}
+
+/// Parses one recipient string into an age recipient we can encrypt to.
+pub fn parse_recipient(r: &str) -> Result<Box<dyn age::Recipient + Send>, AgeError> {
+    match recipient_kind(r) {
+        RecipientKind::X25519 => age::x25519::Recipient::from_str(r)
+            .map(|x| Box::new(x) as Box<dyn age::Recipient + Send>)
+            .map_err(|e| AgeError::BadRecipient(r.to_string(), e.to_string())),
+        RecipientKind::Ssh => age::ssh::Recipient::from_str(r)
+            .map(|x| Box::new(x) as Box<dyn age::Recipient + Send>)
+            .map_err(|e| AgeError::BadRecipient(r.to_string(), format!("{e:?}"))),
+        RecipientKind::PostQuantum => Err(AgeError::PostQuantum(r.to_string())),
+        RecipientKind::Plugin => Err(AgeError::Plugin(r.to_string())),
+        RecipientKind::Unknown => Err(AgeError::UnknownRecipient(r.to_string())),
+    }
+}
+
+/// Encrypts `payload` (data key or share) to one recipient as an armored age file, with the
+/// trailing newline sops stores (SOPS.md §6.2).
+pub fn wrap(recipient: &str, payload: &[u8]) -> Result<String, AgeError> {
+    let rcpt = parse_recipient(recipient)?;
+    let enc =
+        age::Encryptor::with_recipients(std::iter::once(rcpt.as_ref() as &dyn age::Recipient))
+            .map_err(|e| AgeError::BadRecipient(recipient.to_string(), e.to_string()))?;
+    let mut out = Vec::with_capacity(400);
+    let armor =
+        ArmoredWriter::wrap_output(&mut out, ArmorFormat::AsciiArmor).expect("writing to memory");
+    let mut w = enc.wrap_output(armor).expect("writing to memory");
+    w.write_all(payload).expect("writing to memory");
+    w.finish()
+        .and_then(|armor| armor.finish())
+        .expect("writing to memory");
+    let mut s = String::from_utf8(out).expect("armor is ASCII");
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    Ok(s)
+}
+
+/// Tries to decrypt one armored (or binary) age file with the identities.
+pub fn unwrap(
+    enc: &str,
+    identities: &[Box<dyn age::Identity + Send + Sync>],
+) -> Result<Zeroizing<Vec<u8>>, AgeError> {
+    let reader = ArmoredReader::new(enc.as_bytes());
+    let dec = age::Decryptor::new(reader).map_err(|e| AgeError::Decrypt(e.to_string()))?;
+    let mut r = dec
+        .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
+        .map_err(|e| AgeError::Decrypt(e.to_string()))?;
+    let mut out = Zeroizing::new(Vec::with_capacity(33));
+    r.read_to_end(&mut out)
+        .map_err(|e| AgeError::Decrypt(e.to_string()))?;
+    Ok(out)
+}
+
+/// Parses an age identities file (`age-keygen` format) into identities, sops-style: blank lines and
+/// `#` lines ignored; post-quantum and plugin identities are skipped with a note; anything else is
+/// an error naming the source and line number (never the line).
+pub fn parse_identities(
+    source: &str,
+    text: &str,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Box<dyn age::Identity + Send + Sync>>, String> {
+    let mut ids: Vec<Box<dyn age::Identity + Send + Sync>> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line.starts_with("AGE-SECRET-KEY-PQ-") || line.starts_with("AGE-PLUGIN-") {
+            notes.push(format!(
+                "{source} line {}: post-quantum and plugin identities are not supported; skipped",
+                n + 1
+            ));
+            continue;
+        }
+        let mut owned = line.to_string();
+        let parsed = age::x25519::Identity::from_str(&owned);
+        owned.zeroize();
+        match parsed {
+            Ok(id) => ids.push(Box::new(id)),
+            Err(_) => {
+                return Err(format!(
+                    "{source}: line {} is not an age identity (unknown identity type)",
+                    n + 1
+                ))
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Loads an SSH private key file as an age identity (ssh-ed25519 / ssh-rsa), SOPS.md §6.3.
+pub fn parse_ssh_identity(
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> Result<Box<dyn age::Identity + Send + Sync>, String> {
+    let id = age::ssh::Identity::from_buffer(bytes, Some(path.display().to_string()))
+        .map_err(|e| format!("{}: not a usable SSH private key ({e})", path.display()))?;
+    match id {
+        age::ssh::Identity::Unencrypted(_) => Ok(Box::new(id)),
+        age::ssh::Identity::Encrypted(_) => Err(format!(
+            "{}: passphrase-protected SSH keys are not supported; use an age identity or an unencrypted key",
+            path.display()
+        )),
+        age::ssh::Identity::Unsupported(_) => Err(format!(
+            "{}: this SSH key type cannot be used with age",
+            path.display()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use age::secrecy::ExposeSecret;
+
+    #[test]
+    fn wrap_unwrap_roundtrip_and_armor_shape() {
+        let id = age::x25519::Identity::generate();
+        let r = id.to_public().to_string();
+        let enc = wrap(&r, &[7u8; 32]).unwrap();
+        assert!(enc.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"));
+        assert!(enc.ends_with("-----END AGE ENCRYPTED FILE-----\n"));
+        let ids: Vec<Box<dyn age::Identity + Send + Sync>> = vec![Box::new(id.clone())];
+        assert_eq!(&unwrap(&enc, &ids).unwrap()[..], &[7u8; 32]);
+        let mut notes = vec![];
+        let text = format!("# created\n{}\n", id.to_string().expose_secret());
+        assert_eq!(parse_identities("t", &text, &mut notes).unwrap().len(), 1);
+        match parse_identities("t", "garbage-secret-line\n", &mut notes) {
+            Err(e) => {
+                assert!(e.contains("line 1"));
+                assert!(!e.contains("garbage"), "the line itself is never echoed");
+            }
+            Ok(_) => panic!("garbage accepted"),
+        }
+    }
+
+    #[test]
+    fn recipient_kinds() {
+        assert_eq!(
+            recipient_kind("age1ks8uufh9q0l3ae7vseg5pj3ns42kdfqd2jfz86sm8tp862wc5y8swyackd"),
+            RecipientKind::X25519
+        );
+        assert_eq!(recipient_kind("age1pq1abc"), RecipientKind::PostQuantum);
+        assert_eq!(recipient_kind("age1yubikey1qabc"), RecipientKind::Plugin);
+        assert_eq!(recipient_kind("ssh-ed25519 AAAA"), RecipientKind::Ssh);
+    }
+}
