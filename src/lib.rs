@@ -2,6 +2,18 @@
 //!
 //! The library holds everything; `main.rs` only parses arguments and maps errors to exit codes.
 
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod fsutil;
+pub mod output;
 pub mod sealed;
 pub mod secret;
 pub mod sops;
+
+pub use error::{Error, Result};
+
+/// Runs a parsed command line.
+pub fn run(cli: cli::Cli) -> Result<()> {
+    commands::run(cli)
+}

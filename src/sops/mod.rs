@@ -10,6 +10,8 @@ pub mod error;
 pub mod format;
 pub mod keys;
 pub mod metadata;
+pub mod path;
+pub mod rules;
 pub mod tree;
 pub mod walk;
 

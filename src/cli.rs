@@ -1,0 +1,154 @@
+//! What the user types: clap definitions only. Behaviour lives in `commands/`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const ABOUT: &str =
+    "The bootstrap-secret boundary of a GitOps Kubernetes cluster: SOPS-encrypted sources in git, \
+SealedSecrets for each cluster, Infisical seeding and ExternalSecrets — without plaintext on disk.";
+
+const AFTER_HELP: &str = "\
+Identities for decryption are found the way sops finds them: SOPS_AGE_KEY, SOPS_AGE_KEY_FILE,
+SOPS_AGE_KEY_CMD, SOPS_AGE_SSH_PRIVATE_KEY_FILE, ~/.ssh/id_ed25519, ~/.ssh/id_rsa and
+$XDG_CONFIG_HOME/sops/age/keys.txt (default ~/.config/sops/age/keys.txt).
+
+Exit codes of encrypt/decrypt/filestatus are sops's (e.g. 128 no usable key, 51 MAC mismatch,
+25 value does not decrypt, 203 already encrypted); see README.md for the full table.";
+
+#[derive(Debug, Parser)]
+#[command(name = "overworld-secrets", version, about = ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Use this .sops.yaml instead of searching from the working directory upward.
+    #[arg(
+        long = "sops-config",
+        global = true,
+        env = "SOPS_CONFIG",
+        value_name = "FILE"
+    )]
+    pub sops_config: Option<PathBuf>,
+
+    /// Print only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Print more detail (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Machine-readable output on stdout where a command supports it.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Never colour output (also honoured: NO_COLOR).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Encrypt a plaintext file in the SOPS format (sops-compatible).
+    ///
+    /// Recipients and the selection rule come from the first matching creation rule of
+    /// .sops.yaml (searched from the working directory upward), unless --age is given.
+    ///
+    /// Example: overworld-secrets encrypt -i secrets/demo/minio.yaml
+    Encrypt(EncryptArgs),
+    /// Decrypt a SOPS file and verify its MAC (sops-compatible).
+    ///
+    /// Example: overworld-secrets decrypt --extract '["data"]["password"]' secrets/demo/minio.yaml
+    Decrypt(DecryptArgs),
+    /// Print {"encrypted":true} or {"encrypted":false} for a file (sops-compatible).
+    Filestatus(FilestatusArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// Example: overworld-secrets completions bash > ~/.local/share/bash-completion/completions/overworld-secrets
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    ///
+    /// Example: overworld-secrets man | man -l -
+    Man,
+}
+
+/// Options shared by commands that read and write SOPS stores.
+#[derive(Debug, Args, Clone, Default)]
+pub struct StoreArgs {
+    /// Store of the input: yaml, json, dotenv, ini or binary (default: from the file extension).
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+    /// Store of the output (default: the input's).
+    #[arg(long, value_name = "TYPE")]
+    pub output_type: Option<String>,
+    /// Name used for store detection and .sops.yaml matching (required with stdin for encrypt).
+    #[arg(long, value_name = "NAME")]
+    pub filename_override: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EncryptArgs {
+    /// File to encrypt; `-` or nothing reads stdin.
+    pub file: Option<PathBuf>,
+    /// Age recipients, comma-separated (overrides .sops.yaml). Also SOPS_AGE_RECIPIENTS.
+    #[arg(
+        short = 'a',
+        long,
+        env = "SOPS_AGE_RECIPIENTS",
+        value_name = "RECIPIENTS"
+    )]
+    pub age: Option<String>,
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(long, value_name = "FILE", conflicts_with = "in_place")]
+    pub output: Option<PathBuf>,
+    /// Replace the input file with its encryption (atomically).
+    #[arg(short = 'i', long)]
+    pub in_place: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Encrypt only values whose key path has a key matching this regex.
+    #[arg(long, value_name = "REGEX", group = "selection")]
+    pub encrypted_regex: Option<String>,
+    /// Leave values whose key path has a key matching this regex unencrypted.
+    #[arg(long, value_name = "REGEX", group = "selection")]
+    pub unencrypted_regex: Option<String>,
+    /// Encrypt only values whose key path has a key ending in this suffix.
+    #[arg(long, value_name = "SUFFIX", group = "selection")]
+    pub encrypted_suffix: Option<String>,
+    /// Leave values whose key path has a key ending in this suffix unencrypted (default _unencrypted).
+    #[arg(long, value_name = "SUFFIX", group = "selection")]
+    pub unencrypted_suffix: Option<String>,
+    /// Number of key groups needed to decrypt (Shamir), with key_groups in .sops.yaml.
+    #[arg(long = "shamir-secret-sharing-threshold", value_name = "N")]
+    pub shamir_threshold: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct DecryptArgs {
+    /// File to decrypt; `-` or nothing reads stdin.
+    pub file: Option<PathBuf>,
+    /// Print only this part of the tree, in sops path syntax: '["data"]["password"]' or '["list"][0]'.
+    #[arg(long, value_name = "PATH")]
+    pub extract: Option<String>,
+    /// Write to this file (atomically, mode 0600 when new) instead of stdout.
+    #[arg(long, value_name = "FILE", conflicts_with = "in_place")]
+    pub output: Option<PathBuf>,
+    /// Replace the encrypted file with its plaintext. Rarely what you want.
+    #[arg(short = 'i', long)]
+    pub in_place: bool,
+    /// Decrypt even if the MAC does not verify (the values may have been tampered with).
+    #[arg(long)]
+    pub ignore_mac: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FilestatusArgs {
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
