@@ -1,0 +1,264 @@
+//! `overworld-secrets.yaml`: the project's one config file, found by walking up from the working
+//! directory. It describes clusters (this module), and grows Infisical and workloads sections.
+//! Every path in it is relative to the file's folder. Unknown keys are errors with a suggestion,
+//! because a typo in a security tool's config must not silently do nothing.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const FILE_NAME: &str = "overworld-secrets.yaml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no {FILE_NAME} found in {} or any parent folder; run `overworld-secrets init` or pass --config", .0.display())]
+    NotFound(PathBuf),
+    #[error("{}: {msg}", path.display())]
+    Invalid { path: PathBuf, msg: String },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("unknown cluster {name:?} (configured: {known}){hint}")]
+    UnknownCluster {
+        name: String,
+        known: String,
+        hint: String,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawController {
+    name: Option<String>,
+    namespace: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCluster {
+    sources: Option<PathBuf>,
+    sealed: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    controller: Option<RawController>,
+    context: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    clusters: Option<BTreeMap<String, Option<RawCluster>>>,
+}
+
+/// Where the sealed-secrets controller runs (SEALED-SECRETS.md §8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Controller {
+    pub name: String,
+    pub namespace: String,
+}
+
+impl Default for Controller {
+    fn default() -> Self {
+        Controller {
+            name: "sealed-secrets-controller".into(),
+            namespace: "kube-system".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cluster {
+    pub name: String,
+    /// Folder of SOPS-encrypted Secret manifests (absolute).
+    pub sources: PathBuf,
+    /// Folder the SealedSecrets are written to (absolute).
+    pub sealed: PathBuf,
+    /// The controller's sealing certificate (absolute).
+    pub cert: PathBuf,
+    pub controller: Controller,
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file.
+    pub path: PathBuf,
+    /// Its folder: the repository root every path is relative to.
+    pub root: PathBuf,
+    pub clusters: BTreeMap<String, Cluster>,
+}
+
+/// Adds "did you mean …?" to serde's unknown-field errors.
+fn with_suggestion(msg: &str) -> String {
+    let Some((_, rest)) = msg.split_once("unknown field `") else {
+        return msg.to_string();
+    };
+    let Some((field, expected)) = rest.split_once('`') else {
+        return msg.to_string();
+    };
+    let expected = expected.split(" at line ").next().unwrap_or(expected);
+    let best = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|cand| (strsim::levenshtein(field, cand), cand))
+        .min();
+    match best {
+        Some((d, cand)) if d <= 3 => format!("{msg} — did you mean `{cand}`?"),
+        _ => msg.to_string(),
+    }
+}
+
+impl Config {
+    /// Finds the config: `explicit`, else `overworld-secrets.yaml` from `start` upward.
+    pub fn find(start: &Path, explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        if let Some(p) = explicit {
+            return Config::load(p);
+        }
+        let mut dir = Some(start);
+        while let Some(d) = dir {
+            let c = d.join(FILE_NAME);
+            if c.is_file() {
+                return Config::load(&c);
+            }
+            dir = d.parent();
+        }
+        Err(ConfigError::NotFound(start.to_path_buf()))
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let path = crate::sops::rules::absolute(path);
+        Config::parse(&path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let invalid = |msg: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            msg,
+        };
+        let raw: RawConfig = serde_yaml_ng::from_str(text).map_err(|e| invalid(with_suggestion(&e.to_string())))?;
+        let root = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let mut clusters = BTreeMap::new();
+        for (name, rc) in raw.clusters.unwrap_or_default() {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+            {
+                return Err(invalid(format!(
+                    "cluster name {name:?} must be letters, digits, '-', '_' or '.'"
+                )));
+            }
+            let rc = rc.unwrap_or(RawCluster {
+                sources: None,
+                sealed: None,
+                cert: None,
+                controller: None,
+                context: None,
+            });
+            let rel = |p: Option<PathBuf>, default: String| root.join(p.unwrap_or_else(|| default.into()));
+            let mut controller = Controller::default();
+            if let Some(c) = rc.controller {
+                if let Some(n) = c.name {
+                    controller.name = n;
+                }
+                if let Some(n) = c.namespace {
+                    controller.namespace = n;
+                }
+            }
+            clusters.insert(
+                name.clone(),
+                Cluster {
+                    sources: rel(rc.sources, format!("secrets/{name}")),
+                    sealed: rel(rc.sealed, format!("manifests/{name}/sealed")),
+                    cert: rel(rc.cert, format!("keys/clusters/{name}.pem")),
+                    controller,
+                    context: rc.context,
+                    name,
+                },
+            );
+        }
+        Ok(Config {
+            path: path.to_path_buf(),
+            root,
+            clusters,
+        })
+    }
+
+    /// The clusters a command acts on: the named one, or all of them.
+    pub fn select(&self, name: Option<&str>) -> Result<Vec<&Cluster>, ConfigError> {
+        match name {
+            None => Ok(self.clusters.values().collect()),
+            Some(n) => match self.clusters.get(n) {
+                Some(c) => Ok(vec![c]),
+                None => {
+                    let known: Vec<&str> = self.clusters.keys().map(String::as_str).collect();
+                    let hint = known
+                        .iter()
+                        .map(|k| (strsim::levenshtein(n, k), *k))
+                        .min()
+                        .filter(|(d, _)| *d <= 3)
+                        .map(|(_, k)| format!(" — did you mean {k:?}?"))
+                        .unwrap_or_default();
+                    Err(ConfigError::UnknownCluster {
+                        name: n.to_string(),
+                        known: if known.is_empty() {
+                            "none".into()
+                        } else {
+                            known.join(", ")
+                        },
+                        hint,
+                    })
+                }
+            },
+        }
+    }
+
+    /// A path relative to the repository root, for messages and generated files.
+    pub fn display_path<'a>(&self, p: &'a Path) -> std::borrow::Cow<'a, str> {
+        match p.strip_prefix(&self.root) {
+            Ok(r) => r.to_string_lossy(),
+            Err(_) => p.to_string_lossy(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_relative_paths() {
+        let c = Config::parse(
+            Path::new("/repo/overworld-secrets.yaml"),
+            "clusters:\n  demo:\n    controller:\n      namespace: sealed-secrets\n  prod: {}\n",
+        )
+        .unwrap();
+        let d = &c.clusters["demo"];
+        assert_eq!(d.sources, Path::new("/repo/secrets/demo"));
+        assert_eq!(d.sealed, Path::new("/repo/manifests/demo/sealed"));
+        assert_eq!(d.cert, Path::new("/repo/keys/clusters/demo.pem"));
+        assert_eq!(d.controller.name, "sealed-secrets-controller");
+        assert_eq!(d.controller.namespace, "sealed-secrets");
+        assert_eq!(c.select(None).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn unknown_keys_get_a_suggestion() {
+        let e = Config::parse(
+            Path::new("/r/overworld-secrets.yaml"),
+            "clusters:\n  demo:\n    sorces: secrets/x\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("did you mean `sources`"), "{e}");
+        let c = Config::parse(Path::new("/r/overworld-secrets.yaml"), "clusters:\n  demo: {}\n").unwrap();
+        let e = c.select(Some("dmeo")).unwrap_err().to_string();
+        assert!(e.contains("did you mean \"demo\""), "{e}");
+    }
+}
