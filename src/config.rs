@@ -43,12 +43,18 @@ struct RawCluster {
     cert: Option<PathBuf>,
     controller: Option<RawController>,
     context: Option<String>,
+    /// Interpreted by `external_secrets` (its own schema and errors).
+    external_secrets: Option<serde_yaml_ng::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     clusters: Option<BTreeMap<String, Option<RawCluster>>>,
+    /// Interpreted by `infisical::config` (its own schema and errors).
+    infisical: Option<serde_yaml_ng::Value>,
+    /// Interpreted by `external_secrets` (its own schema and errors).
+    workloads: Option<serde_yaml_ng::Value>,
 }
 
 /// Where the sealed-secrets controller runs (SEALED-SECRETS.md §8).
@@ -78,6 +84,8 @@ pub struct Cluster {
     pub cert: PathBuf,
     pub controller: Controller,
     pub context: Option<String>,
+    /// The cluster's `external_secrets:` section, validated by `external_secrets`.
+    pub external_secrets: Option<serde_yaml_ng::Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +95,10 @@ pub struct Config {
     /// Its folder: the repository root every path is relative to.
     pub root: PathBuf,
     pub clusters: BTreeMap<String, Cluster>,
+    /// The `infisical:` section, validated by `infisical::config`.
+    pub infisical: Option<serde_yaml_ng::Value>,
+    /// The `workloads:` section, validated by `external_secrets`.
+    pub workloads: Option<serde_yaml_ng::Value>,
 }
 
 /// Adds "did you mean …?" to serde's unknown-field errors.
@@ -141,7 +153,8 @@ impl Config {
             path: path.to_path_buf(),
             msg,
         };
-        let raw: RawConfig = serde_yaml_ng::from_str(text).map_err(|e| invalid(with_suggestion(&e.to_string())))?;
+        let raw: RawConfig =
+            serde_yaml_ng::from_str(text).map_err(|e| invalid(with_suggestion(&e.to_string())))?;
         let root = path.parent().unwrap_or(Path::new("/")).to_path_buf();
         let mut clusters = BTreeMap::new();
         for (name, rc) in raw.clusters.unwrap_or_default() {
@@ -160,8 +173,11 @@ impl Config {
                 cert: None,
                 controller: None,
                 context: None,
+                external_secrets: None,
             });
-            let rel = |p: Option<PathBuf>, default: String| root.join(p.unwrap_or_else(|| default.into()));
+            let rel = |p: Option<PathBuf>, default: String| {
+                root.join(p.unwrap_or_else(|| default.into()))
+            };
             let mut controller = Controller::default();
             if let Some(c) = rc.controller {
                 if let Some(n) = c.name {
@@ -179,6 +195,7 @@ impl Config {
                     cert: rel(rc.cert, format!("keys/clusters/{name}.pem")),
                     controller,
                     context: rc.context,
+                    external_secrets: rc.external_secrets,
                     name,
                 },
             );
@@ -187,6 +204,8 @@ impl Config {
             path: path.to_path_buf(),
             root,
             clusters,
+            infisical: raw.infisical,
+            workloads: raw.workloads,
         })
     }
 
@@ -257,7 +276,11 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("did you mean `sources`"), "{e}");
-        let c = Config::parse(Path::new("/r/overworld-secrets.yaml"), "clusters:\n  demo: {}\n").unwrap();
+        let c = Config::parse(
+            Path::new("/r/overworld-secrets.yaml"),
+            "clusters:\n  demo: {}\n",
+        )
+        .unwrap();
         let e = c.select(Some("dmeo")).unwrap_err().to_string();
         assert!(e.contains("did you mean \"demo\""), "{e}");
     }
