@@ -18,6 +18,15 @@ Exit codes of encrypt/decrypt/filestatus are sops's (e.g. 128 no usable key, 51 
 #[derive(Debug, Parser)]
 #[command(name = "overworld-secrets", version, about = ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
+    /// Use this overworld-secrets.yaml instead of searching from the working directory upward.
+    #[arg(
+        long,
+        global = true,
+        env = "OVERWORLD_SECRETS_CONFIG",
+        value_name = "FILE"
+    )]
+    pub config: Option<PathBuf>,
+
     /// Use this .sops.yaml instead of searching from the working directory upward.
     #[arg(
         long = "sops-config",
@@ -62,6 +71,14 @@ pub enum Command {
     Decrypt(DecryptArgs),
     /// Print {"encrypted":true} or {"encrypted":false} for a file (sops-compatible).
     Filestatus(FilestatusArgs),
+    /// The CI check: SOPS files decrypt and verify, recipients match .sops.yaml, nothing plaintext
+    /// or private is committed, generated manifests are current.
+    ///
+    /// Works in any repository with a .sops.yaml; with overworld-secrets.yaml it also checks the
+    /// clusters' sources and generated manifests. Exit 0 clean, 1 findings, 2 usage/IO error.
+    ///
+    /// Example (CI): SOPS_AGE_KEY="$CI_AGE_KEY" overworld-secrets check --require-decrypt --format github
+    Check(CheckArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: overworld-secrets completions bash > ~/.local/share/bash-completion/completions/overworld-secrets
@@ -151,4 +168,33 @@ pub struct FilestatusArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum, Default)]
+pub enum CheckFormat {
+    /// A readable report grouped by file.
+    #[default]
+    Human,
+    /// JSON for tools.
+    Json,
+    /// GitHub Actions workflow annotations.
+    Github,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Check only this cluster's sources and manifests.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
+    /// Fail when no identity is available to decrypt and verify MACs (use in CI).
+    #[arg(long)]
+    pub require_decrypt: bool,
+    /// Fail on warnings too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Also allow key material / plaintext Secrets under this path prefix (repeatable).
+    #[arg(long, value_name = "PREFIX")]
+    pub allow: Vec<String>,
 }

@@ -2,6 +2,7 @@
 //!
 //! The library holds everything; `main.rs` only parses arguments and maps errors to exit codes.
 
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -1,5 +1,6 @@
 //! One thin module per subcommand: read inputs, call the cores, write outputs.
 
+pub mod check;
 pub mod decrypt;
 pub mod encrypt;
 pub mod filestatus;
@@ -16,6 +17,8 @@ use std::path::{Path, PathBuf};
 pub struct Ctx {
     pub printer: Printer,
     pub sops_config: Option<PathBuf>,
+    /// `--config`: the overworld-secrets.yaml to use.
+    pub config: Option<PathBuf>,
 }
 
 impl Ctx {
@@ -48,11 +51,13 @@ pub fn run(cli: Cli) -> Result<()> {
     let ctx = Ctx {
         printer: Printer::new(cli.quiet, cli.verbose, cli.json, cli.no_color),
         sops_config: cli.sops_config,
+        config: cli.config,
     };
     match cli.command {
         Command::Encrypt(a) => encrypt::run(&ctx, a),
         Command::Decrypt(a) => decrypt::run(&ctx, a),
         Command::Filestatus(a) => filestatus::run(&ctx, a),
+        Command::Check(a) => check::run(&ctx, a),
         Command::Completions { shell } => meta::completions(shell),
         Command::Man => meta::man(),
     }

@@ -1,0 +1,128 @@
+//! `check`: one command that says whether the secrets side of a repository is sound (issue 6).
+//! Exit 0 clean, 1 findings (errors; or warnings too with --strict), 2 usage/IO error.
+
+use super::Ctx;
+use crate::check::{files, leaks, render, sops_files, Finding, Report};
+use crate::cli::{CheckArgs, CheckFormat};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::sops::keys::Identities;
+use crate::sops::rules::SopsConfig;
+use std::path::{Path, PathBuf};
+
+pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<()> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    // The repository: where overworld-secrets.yaml is, else where .sops.yaml is.
+    let config = match Config::find(&cwd, ctx.config.as_deref()) {
+        Ok(c) => Some(c),
+        Err(crate::config::ConfigError::NotFound(_)) => None,
+        Err(e) => return Err(Error::Usage(e.to_string())),
+    };
+    let mut warnings = Vec::new();
+    let sops_config = SopsConfig::find(
+        config.as_ref().map(|c| c.root.as_path()).unwrap_or(&cwd),
+        ctx.sops_config.as_deref(),
+        &mut warnings,
+    )
+    .map_err(|e| Error::Usage(format!("error loading .sops.yaml: {e}")))?;
+    let root: PathBuf =
+        match (&config, &sops_config) {
+            (Some(c), _) => c.root.clone(),
+            (None, Some(s)) => s.dir().to_path_buf(),
+            (None, None) => return Err(Error::Usage(
+                "neither overworld-secrets.yaml nor .sops.yaml found in this folder or its parents"
+                    .into(),
+            )),
+        };
+    let rel = |p: &Path| p.strip_prefix(&root).unwrap_or(p).to_path_buf();
+    let clusters = match &config {
+        Some(c) => c
+            .select(a.cluster.as_deref())
+            .map_err(|e| Error::Usage(e.to_string()))?,
+        None => vec![],
+    };
+
+    let all_files = files::list(&root);
+    let mut report = Report {
+        files_scanned: all_files.len(),
+        ..Default::default()
+    };
+    for w in warnings {
+        report
+            .findings
+            .push(Finding::warning(".sops.yaml", "sops.config", w));
+    }
+
+    // Leaks: private keys and plaintext Secrets outside the TEST-ONLY places.
+    for f in &all_files {
+        let Ok(meta) = std::fs::metadata(root.join(f)) else {
+            continue;
+        };
+        if meta.len() > 5 * 1024 * 1024 {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(root.join(f)) else {
+            continue; // binary
+        };
+        if leaks::allowed(f, &a.allow) {
+            continue;
+        }
+        leaks::scan_keys(f, &text, &mut report.findings);
+        if matches!(
+            f.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        ) {
+            leaks::scan_plain_secrets(f, &text, &mut report.findings);
+        }
+    }
+
+    // SOPS files.
+    let identities = Identities::from_env().map_err(Error::Usage)?;
+    if identities.is_empty() {
+        report.decrypt_skipped = Some(
+            "no age identity available (set SOPS_AGE_KEY or SOPS_AGE_KEY_FILE): structure and recipients were checked, values and MACs were not".into(),
+        );
+        if a.require_decrypt {
+            report.findings.push(Finding::error(
+                ".",
+                "sops.decrypt-skipped",
+                "--require-decrypt: no age identity is available to decrypt and verify the SOPS files",
+            ));
+        }
+    }
+    let sealed_roots: Vec<PathBuf> = clusters.iter().map(|c| rel(&c.sources)).collect();
+    let sc = sops_files::SopsCheck {
+        root: &root,
+        files: &all_files,
+        config: sops_config.as_ref(),
+        source_roots: sealed_roots.clone(),
+        sealed_roots,
+        identities: Some(&identities),
+        flux_decryption_secrets: sops_files::flux_decryption_secret_names(&root, &all_files),
+    };
+    sops_files::run(&sc, &mut report);
+
+    report.sort();
+    let out = match a.format {
+        CheckFormat::Human => render::human(&report),
+        CheckFormat::Json => render::json(&report),
+        CheckFormat::Github => render::github(&report),
+    };
+    match a.format {
+        CheckFormat::Human if report.findings.is_empty() => ctx.printer.info(out.trim_end()),
+        _ => crate::output::stdout_write(out.as_bytes())?,
+    }
+    let failing = report.errors() > 0
+        || (a.strict
+            && report
+                .findings
+                .iter()
+                .any(|f| f.severity == crate::check::Severity::Warning));
+    if failing {
+        return Err(Error::Findings(format!(
+            "check failed: {} error(s)",
+            report.errors()
+        )));
+    }
+    Ok(())
+}
