@@ -71,6 +71,14 @@ pub enum Command {
     Decrypt(DecryptArgs),
     /// Print {"encrypted":true} or {"encrypted":false} for a file (sops-compatible).
     Filestatus(FilestatusArgs),
+    /// Seal a cluster's SOPS sources into SealedSecrets for its certificate — the main job.
+    ///
+    /// Idempotent: an item keeps its ciphertext unless its value, scope, name, namespace or the
+    /// certificate changed, so a re-run with nothing changed changes no byte. Without --cluster,
+    /// every configured cluster.
+    ///
+    /// Example: SOPS_AGE_KEY_FILE=keys/demo/TEST-ONLY-age.agekey overworld-secrets reseal --cluster demo
+    Reseal(ResealArgs),
     /// The CI check: SOPS files decrypt and verify, recipients match .sops.yaml, nothing plaintext
     /// or private is committed, generated manifests are current.
     ///
@@ -197,4 +205,26 @@ pub struct CheckArgs {
     /// Also allow key material / plaintext Secrets under this path prefix (repeatable).
     #[arg(long, value_name = "PREFIX")]
     pub allow: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ResealArgs {
+    /// Only this cluster (default: all clusters in overworld-secrets.yaml).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// Sealing certificate (PEM file or file:// URL) instead of the cluster's configured one.
+    #[arg(long, value_name = "FILE|URL", env = "SEALED_SECRETS_CERT")]
+    pub cert: Option<String>,
+    /// Change nothing; list what is stale and exit 1 if anything is.
+    #[arg(long)]
+    pub check: bool,
+    /// Delete SealedSecrets whose source is gone.
+    #[arg(long)]
+    pub prune: bool,
+    /// Reseal every item, even unchanged ones.
+    #[arg(long)]
+    pub force: bool,
+    /// Seal with an expired certificate (kubeseal refuses; the controller does not care).
+    #[arg(long)]
+    pub allow_expired: bool,
 }

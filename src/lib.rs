@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod fsutil;
 pub mod output;
+pub mod reseal;
 pub mod sealed;
 pub mod secret;
 pub mod sops;

@@ -1,10 +1,12 @@
 //! One thin module per subcommand: read inputs, call the cores, write outputs.
 
+pub mod cert_source;
 pub mod check;
 pub mod decrypt;
 pub mod encrypt;
 pub mod filestatus;
 pub mod meta;
+pub mod reseal;
 
 use crate::cli::{Cli, Command, StoreArgs};
 use crate::error::{Error, Result};
@@ -58,6 +60,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Decrypt(a) => decrypt::run(&ctx, a),
         Command::Filestatus(a) => filestatus::run(&ctx, a),
         Command::Check(a) => check::run(&ctx, a),
+        Command::Reseal(a) => reseal::run(&ctx, a),
         Command::Completions { shell } => meta::completions(shell),
         Command::Man => meta::man(),
     }
