@@ -318,11 +318,11 @@ pub fn plan(
     Ok(out)
 }
 
+/// An output: where, its previous bytes, its new bytes.
+pub type Output = (PathBuf, Option<Vec<u8>>, Vec<u8>);
+
 /// Assembles the SealedSecret for a plan once every to-seal item has its fresh ciphertext.
-pub fn assemble(
-    p: Planned,
-    mut fresh: BTreeMap<String, String>,
-) -> Result<(PathBuf, Option<Vec<u8>>, Vec<u8>), String> {
+pub fn assemble(p: Planned, mut fresh: BTreeMap<String, String>) -> Result<Output, String> {
     let mut enc = p.kept;
     enc.append(&mut fresh);
     let mut ss = p

@@ -185,37 +185,33 @@ fn seal_all(
         .min(jobs.len());
     let chunk = jobs.len().div_ceil(threads);
     let key = cert.public_key();
-    let results: Vec<std::result::Result<Vec<(usize, String, String)>, String>> =
-        std::thread::scope(|s| {
-            let handles: Vec<_> = jobs
-                .chunks(chunk)
-                .map(|part| {
-                    let pb = &pb;
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|&(i, k)| {
-                                let p = &plans[i].source.prepared;
-                                let plain = &p.items[k];
-                                let ct =
-                                    crate::sealed::seal_value_b64(key, &p.label, plain.expose())
-                                        .map_err(|e| {
-                                            format!(
-                                                "{}: item {k}: {e}",
-                                                plans[i].source.file.display()
-                                            )
-                                        })?;
-                                pb.inc(1);
-                                Ok((i, k.to_string(), ct))
-                            })
-                            .collect()
-                    })
+    type Sealed = std::result::Result<Vec<(usize, String, String)>, String>;
+    let results: Vec<Sealed> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                let pb = &pb;
+                s.spawn(move || {
+                    part.iter()
+                        .map(|&(i, k)| {
+                            let p = &plans[i].source.prepared;
+                            let plain = &p.items[k];
+                            let ct = crate::sealed::seal_value_b64(key, &p.label, plain.expose())
+                                .map_err(|e| {
+                                format!("{}: item {k}: {e}", plans[i].source.file.display())
+                            })?;
+                            pb.inc(1);
+                            Ok((i, k.to_string(), ct))
+                        })
+                        .collect()
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("sealing thread panicked"))
-                .collect()
-        });
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("sealing thread panicked"))
+            .collect()
+    });
     pb.finish_and_clear();
     for r in results {
         for (i, k, ct) in r.map_err(Error::Usage)? {
