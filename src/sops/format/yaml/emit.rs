@@ -220,12 +220,24 @@ impl Emitter {
         match style {
             Style::Plain => self.out.extend_from_slice(v),
             Style::Single => {
+                // Only U+2028/U+2029 can be line breaks here (`\n` goes literal or double); the
+                // writer re-indents the text that follows one (observed with sops).
                 self.out.push(b'\'');
-                for &c in v {
-                    if c == b'\'' {
+                let mut i = 0;
+                let mut after_break = false;
+                while i < v.len() {
+                    let (c, w) = char_at(v, i);
+                    if is_break(c) {
+                        after_break = true;
+                    } else if after_break {
+                        self.spaces(block_indent);
+                        after_break = false;
+                    }
+                    if c == 0x27 {
                         self.out.push(b'\'');
                     }
-                    self.out.push(c);
+                    self.out.extend_from_slice(&v[i..i + w]);
+                    i += w;
                 }
                 self.out.push(b'\'');
             }
@@ -493,11 +505,15 @@ fn analyze(v: &[u8]) -> Analysis {
 
 /// libyaml's double-quoted writer with go-yaml's escapes (`\t`, `\U0001F680`, `\N`, `\L`…).
 fn write_double(out: &mut Vec<u8>, v: &[u8]) {
+    // go-yaml tests for a BOM at the start of the whole value instead of at each character, so a
+    // value that starts with U+FEFF has every character escaped (observed with sops).
+    let escape_all = v.starts_with(&[0xEF, 0xBB, 0xBF]);
     out.push(b'"');
     let mut i = 0;
     while i < v.len() {
         let (c, w) = char_at(v, i);
-        let escape = !is_printable(c) || c == 0xFEFF || is_break(c) || c == 0x22 || c == 0x5C;
+        let escape =
+            escape_all || !is_printable(c) || c == 0xFEFF || is_break(c) || c == 0x22 || c == 0x5C;
         if escape {
             out.push(b'\\');
             let simple: Option<u8> = match c {

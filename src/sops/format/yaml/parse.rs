@@ -579,11 +579,18 @@ impl Builder {
                             _ => unreachable!(),
                         }
                     }
-                    RNode::Seq(_) => {
+                    RNode::Seq(c) => {
+                        // go-yaml's decoder message when sops decodes the first document.
+                        let line = self
+                            .entries
+                            .iter()
+                            .find(|e| e.container == r)
+                            .map_or(1, |e| e.line + 1);
+                        let _ = c;
                         return Err(FormatError::syntax(
-                            "YAML documents that are sequences are not supported",
+                            format!("yaml: unmarshal errors:\n  line {line}: cannot unmarshal !!seq into map[string]interface {{}}"),
                             None,
-                        ))
+                        ));
                     }
                     RNode::Scalar(s) => {
                         if s.tag.is_none()
@@ -710,27 +717,40 @@ impl Builder {
                 match convert_scalar(s)? {
                     Node::Scalar(Scalar::Str(b)) => match b.as_str() {
                         Some(t) => Ok(t.to_string()),
-                        None => Err(non_string_key("[]uint8")),
+                        None => Err(non_string_key("[]uint8", "[binary]".into())),
                     },
-                    Node::Null => Err(non_string_key("<nil>")),
-                    Node::Scalar(Scalar::Int(_)) => Err(non_string_key("int")),
-                    Node::Scalar(Scalar::Float(_)) => Err(non_string_key("float64")),
-                    Node::Scalar(Scalar::Bool(_)) => Err(non_string_key("bool")),
-                    Node::Scalar(Scalar::Time(_)) => Err(non_string_key("time.Time")),
-                    _ => Err(non_string_key("unknown")),
+                    Node::Null => Err(non_string_key("<nil>", "%!s(<nil>)".into())),
+                    Node::Scalar(Scalar::Int(i)) => {
+                        Err(non_string_key("int", format!("%!s(int={i})")))
+                    }
+                    Node::Scalar(Scalar::Float(f)) => Err(non_string_key(
+                        "float64",
+                        format!(
+                            "%!s(float64={})",
+                            super::resolve::format_float(f)
+                                .replace(".inf", "+Inf")
+                                .replace(".nan", "NaN")
+                        ),
+                    )),
+                    Node::Scalar(Scalar::Bool(b)) => {
+                        Err(non_string_key("bool", format!("%!s(bool={b})")))
+                    }
+                    Node::Scalar(Scalar::Time(t)) => Err(non_string_key("time.Time", t)),
+                    _ => Err(non_string_key("unknown", String::new())),
                 }
             }
-            RNode::Map(_) => Err(non_string_key("map[string]interface {}")),
-            RNode::Seq(_) => Err(non_string_key("[]interface {}")),
-            RNode::Alias(_) => Err(non_string_key("unknown")),
+            RNode::Map(_) => Err(non_string_key("map[string]interface {}", "map[…]".into())),
+            RNode::Seq(_) => Err(non_string_key("[]interface {}", "[…]".into())),
+            RNode::Alias(_) => Err(non_string_key("unknown", String::new())),
         }
     }
 }
 
-fn non_string_key(ty: &str) -> FormatError {
-    // sops prints the key's value too; keys are not secret, but we keep the message to the type.
+/// sops's message, typo included (SOPS.md §8.2). Keys are never secret (SOPS.md §1), so the
+/// key's text may appear; a collection used as a key is only named, not printed.
+fn non_string_key(ty: &str, shown: String) -> FormatError {
     FormatError::Unsupported(format!(
-        "Tree contains a non-string key (type {ty}). Only string keys are supported"
+        "Tree contains a non-string key (type {ty}): {shown}. Only string keys aresupported"
     ))
 }
 
@@ -786,7 +806,7 @@ fn convert_scalar(s: &RScalar) -> Result<Node, FormatError> {
         })
     };
     match tag.as_deref() {
-        Some("!!str") | Some("!") => Ok(Node::str(&s.value)),
+        Some("!!str") => Ok(Node::str(&s.value)),
         Some("!!binary") => {
             let compact: String = s.value.chars().filter(|c| !c.is_whitespace()).collect();
             let bytes = base64::engine::general_purpose::STANDARD
@@ -826,7 +846,8 @@ fn convert_scalar(s: &RScalar) -> Result<Node, FormatError> {
                 Ok(Node::str(&s.value))
             }
         }
-        // Any other tag (`!Ref`, `!secret`, `!!merge`) is dropped (SOPS.md §8.2).
+        // Any other tag (`!Ref`, `!secret`, `!!merge`, even the non-specific `!`) is dropped and
+        // the scalar typed as if untagged (SOPS.md §8.2; `! 12` is an int with sops).
         _ => {
             if plain {
                 from_resolved(resolve_plain(&s.value), &s.value)

@@ -109,11 +109,12 @@ fn corpus_matches_real_sops() {
             checked += 1;
             match parse(&input) {
                 Ok(_) => failures.push(format!("== {name}: parsed, but sops fails with {err}")),
+                // Where we knowingly differ (README of the case), failing is enough.
+                Err(_) if dir.join("known-difference.md").exists() => {}
                 Err(e) => {
                     let msg = e.to_string();
-                    let want = err.lines().next().unwrap_or("").trim();
-                    if !msg.contains(want) && !want.contains(&msg) {
-                        failures.push(format!("== {name}: error {msg:?}, sops says {want:?}\n"));
+                    if !err.contains(&msg) {
+                        failures.push(format!("== {name}: error {msg:?}, sops says {err:?}\n"));
                     }
                 }
             }
