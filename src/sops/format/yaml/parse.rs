@@ -1,0 +1,911 @@
+//! YAML bytes → [`Tree`], as sops 3.11 loads a file through go-yaml v3 (SOPS.md §8.2, §4).
+//!
+//! The libyaml event stream gives structure, styles and exact marks; comments are recovered from
+//! the source text between events and placed with go-yaml's head/line/foot behaviour as observed
+//! on the real sops. Errors carry line numbers and key names only, never a scalar's value.
+
+use super::resolve::{parse_timestamp, resolve_plain, Resolved};
+use crate::secret::SecretBytes;
+use crate::sops::format::FormatError;
+use crate::sops::tree::{Comment, Entry, Item, Mapping, Node, Scalar, Tree};
+use base64::Engine;
+use libyaml_safer::{EventData, MappingStyle, Parser, ScalarStyle, SequenceStyle};
+
+const TAG_PREFIX: &str = "tag:yaml.org,2002:";
+
+struct RScalar {
+    value: String,
+    style: ScalarStyle,
+    tag: Option<String>,
+    /// 1-based line, for duplicate-key messages.
+    line: usize,
+}
+
+struct RColl<T> {
+    items: Vec<T>,
+    flow: bool,
+    /// Column of the keys (mapping) or dashes (sequence); block collections only.
+    col: usize,
+    parent: Option<usize>,
+    /// `slots[i]` = comments before item i; `slots[len]` = trailing comments.
+    slots: Vec<Vec<String>>,
+}
+
+enum RNode {
+    Scalar(RScalar),
+    Map(RColl<(usize, usize)>),
+    Seq(RColl<usize>),
+    Alias(usize),
+}
+
+/// One block-collection entry (map key or sequence item), in document order.
+struct EntryPos {
+    container: usize,
+    index: usize,
+    pos: usize,
+    line: usize,
+    doc: usize,
+}
+
+struct SrcComment {
+    pos: usize,
+    line: usize,
+    col: usize,
+    inline: bool,
+    text: String,
+}
+
+enum Frame {
+    Map { id: usize, key: Option<usize> },
+    Seq { id: usize },
+}
+
+struct Builder {
+    nodes: Vec<RNode>,
+    entries: Vec<EntryPos>,
+    anchors: std::collections::HashMap<String, usize>,
+    stack: Vec<Frame>,
+    /// Byte spans that belong to scalars/aliases/properties (never comments).
+    spans: Vec<(usize, usize)>,
+    docs: Vec<DocInfo>,
+}
+
+struct DocInfo {
+    start: usize,
+    root: Option<usize>,
+}
+
+fn syntax_error(e: &libyaml_safer::Error) -> FormatError {
+    let line = e.problem_mark().map(|m| m.line as usize + 1);
+    let msg = match (line, e.context()) {
+        (Some(l), _) => format!("yaml: line {l}: {}", e.problem()),
+        (None, _) => format!("yaml: {}", e.problem()),
+    };
+    FormatError::syntax(msg, None)
+}
+
+pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
+    let text = std::str::from_utf8(input).map_err(|e| {
+        FormatError::syntax(
+            "yaml: invalid UTF-8 in input",
+            Some(line_of(input, e.valid_up_to())),
+        )
+    })?;
+    let mut parser = Parser::new();
+    let mut slice = input;
+    parser.set_input_string(&mut slice);
+    let mut b = Builder {
+        nodes: Vec::new(),
+        entries: Vec::new(),
+        anchors: Default::default(),
+        stack: Vec::new(),
+        spans: Vec::new(),
+        docs: Vec::new(),
+    };
+    loop {
+        let ev = parser.parse().map_err(|e| syntax_error(&e))?;
+        let start = ev.start_mark;
+        let end = ev.end_mark;
+        match ev.data {
+            EventData::StreamStart { .. } => {}
+            EventData::StreamEnd => break,
+            EventData::DocumentStart { .. } => {
+                b.docs.push(DocInfo {
+                    start: start.index as usize,
+                    root: None,
+                });
+                b.anchors.clear();
+            }
+            EventData::DocumentEnd { .. } => {}
+            EventData::Alias { anchor } => {
+                b.spans.push((start.index as usize, end.index as usize));
+                b.register_entry(start.index as usize, start.line as usize);
+                let target = *b.anchors.get(&anchor).ok_or_else(|| {
+                    FormatError::syntax(
+                        format!("yaml: unknown anchor '{anchor}' referenced"),
+                        Some(start.line as usize + 1),
+                    )
+                })?;
+                let id = b.push(RNode::Alias(target));
+                b.complete(id);
+            }
+            EventData::Scalar {
+                anchor,
+                tag,
+                value,
+                style,
+                ..
+            } => {
+                let (s, e) = (start.index as usize, end.index as usize);
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                    // The header line (`| # c`) may carry a comment; the content may not.
+                    let header_end = text[s..e].find('\n').map_or(e, |i| s + i);
+                    b.spans.push((s, (s + 1).min(header_end)));
+                    b.spans.push((header_end, e));
+                } else {
+                    b.spans.push((s, e));
+                }
+                b.register_entry(s, start.line as usize);
+                let id = b.push(RNode::Scalar(RScalar {
+                    value,
+                    style,
+                    tag,
+                    line: start.line as usize + 1,
+                }));
+                if let Some(a) = anchor {
+                    b.anchors.insert(a, id);
+                }
+                b.complete(id);
+            }
+            EventData::SequenceStart { anchor, style, .. } => {
+                b.note_property_span(text, start.index as usize, end.index as usize);
+                b.register_entry(start.index as usize, start.line as usize);
+                let parent = b.current_container();
+                let id = b.push(RNode::Seq(RColl {
+                    items: Vec::new(),
+                    flow: style == SequenceStyle::Flow,
+                    col: usize::MAX,
+                    parent,
+                    slots: Vec::new(),
+                }));
+                if let Some(a) = anchor {
+                    b.anchors.insert(a, id);
+                }
+                b.stack.push(Frame::Seq { id });
+            }
+            EventData::MappingStart { anchor, style, .. } => {
+                b.note_property_span(text, start.index as usize, end.index as usize);
+                b.register_entry(start.index as usize, start.line as usize);
+                let parent = b.current_container();
+                let id = b.push(RNode::Map(RColl {
+                    items: Vec::new(),
+                    flow: style == MappingStyle::Flow,
+                    col: usize::MAX,
+                    parent,
+                    slots: Vec::new(),
+                }));
+                if let Some(a) = anchor {
+                    b.anchors.insert(a, id);
+                }
+                b.stack.push(Frame::Map { id, key: None });
+            }
+            EventData::SequenceEnd | EventData::MappingEnd => {
+                let id = match b.stack.pop() {
+                    Some(Frame::Map { id, .. }) | Some(Frame::Seq { id }) => id,
+                    None => unreachable!("libyaml balances collection events"),
+                };
+                b.complete(id);
+            }
+        }
+    }
+    if b.docs.is_empty() {
+        return Err(FormatError::Empty);
+    }
+    b.fix_seq_columns(text);
+    for n in b.nodes.iter_mut() {
+        match n {
+            RNode::Map(c) => c.slots = vec![Vec::new(); c.items.len() + 1],
+            RNode::Seq(c) => c.slots = vec![Vec::new(); c.items.len() + 1],
+            _ => {}
+        }
+    }
+    let comments = scan_comments(text, &mut b.spans);
+    b.place_comments(text, &comments);
+    b.finish()
+}
+
+fn line_of(input: &[u8], pos: usize) -> usize {
+    input[..pos].iter().filter(|&&c| c == b'\n').count() + 1
+}
+
+impl Builder {
+    fn push(&mut self, n: RNode) -> usize {
+        self.nodes.push(n);
+        self.nodes.len() - 1
+    }
+
+    fn current_container(&self) -> Option<usize> {
+        match self.stack.last() {
+            Some(Frame::Map { id, .. }) | Some(Frame::Seq { id }) => Some(*id),
+            None => None,
+        }
+    }
+
+    /// Anchors and tags on a collection are not comments; only single-line property spans are
+    /// recorded so that a comment after them stays visible.
+    fn note_property_span(&mut self, text: &str, s: usize, e: usize) {
+        if e > s && !text[s..e].contains('\n') {
+            self.spans.push((s, e));
+        }
+    }
+
+    /// A node starts: if it begins a block-mapping key or a block-sequence item, remember where.
+    fn register_entry(&mut self, pos: usize, line0: usize) {
+        let doc = self.docs.len().saturating_sub(1);
+        let (container, index) = match self.stack.last() {
+            Some(Frame::Map { id, key: None }) => {
+                let RNode::Map(c) = &mut self.nodes[*id] else {
+                    unreachable!()
+                };
+                if c.flow {
+                    return;
+                }
+                if c.items.is_empty() {
+                    // Column of the first key = the mapping's column.
+                    c.col = usize::MAX - 1; // filled in just below from the mark
+                }
+                (*id, c.items.len())
+            }
+            Some(Frame::Seq { id }) => {
+                let RNode::Seq(c) = &self.nodes[*id] else {
+                    unreachable!()
+                };
+                if c.flow {
+                    return;
+                }
+                (*id, c.items.len())
+            }
+            _ => return,
+        };
+        self.entries.push(EntryPos {
+            container,
+            index,
+            pos,
+            line: line0,
+            doc,
+        });
+    }
+
+    fn complete(&mut self, id: usize) {
+        match self.stack.last_mut() {
+            Some(Frame::Map { id: m, key }) => {
+                let m = *m;
+                match key.take() {
+                    None => *key = Some(id),
+                    Some(k) => {
+                        let RNode::Map(c) = &mut self.nodes[m] else {
+                            unreachable!()
+                        };
+                        c.items.push((k, id));
+                    }
+                }
+            }
+            Some(Frame::Seq { id: s }) => {
+                let s = *s;
+                let RNode::Seq(c) = &mut self.nodes[s] else {
+                    unreachable!()
+                };
+                c.items.push(id);
+            }
+            None => {
+                if let Some(d) = self.docs.last_mut() {
+                    d.root = Some(id);
+                }
+            }
+        }
+    }
+
+    /// Block columns: a mapping's is its first key's, a sequence's its first dash's.
+    fn fix_seq_columns(&mut self, text: &str) {
+        let mut first: std::collections::HashMap<usize, usize> = Default::default();
+        for e in &self.entries {
+            first.entry(e.container).or_insert(e.pos);
+        }
+        for (id, pos) in first {
+            let col = match &self.nodes[id] {
+                RNode::Map(_) => column_of(text, pos),
+                RNode::Seq(_) => {
+                    // The item starts after `- `: walk back to the dash.
+                    let bytes = text.as_bytes();
+                    let mut p = pos;
+                    while p > 0 && bytes[p - 1] != b'-' && bytes[p - 1].is_ascii_whitespace() {
+                        p -= 1;
+                    }
+                    if p > 0 && bytes[p - 1] == b'-' {
+                        column_of(text, p - 1)
+                    } else {
+                        column_of(text, pos)
+                    }
+                }
+                _ => continue,
+            };
+            match &mut self.nodes[id] {
+                RNode::Map(c) => c.col = col,
+                RNode::Seq(c) => c.col = col,
+                _ => {}
+            }
+        }
+    }
+
+    fn parent_of(&self, id: usize) -> Option<usize> {
+        match &self.nodes[id] {
+            RNode::Map(c) => c.parent,
+            RNode::Seq(c) => c.parent,
+            _ => None,
+        }
+    }
+
+    fn col_of(&self, id: usize) -> usize {
+        match &self.nodes[id] {
+            RNode::Map(c) => c.col,
+            RNode::Seq(c) => c.col,
+            _ => 0,
+        }
+    }
+
+    fn slot_mut(&mut self, id: usize, index: usize) -> &mut Vec<String> {
+        match &mut self.nodes[id] {
+            RNode::Map(c) => &mut c.slots[index],
+            RNode::Seq(c) => &mut c.slots[index],
+            _ => unreachable!("comments only go into collections"),
+        }
+    }
+
+    fn trailing_index(&self, id: usize) -> usize {
+        match &self.nodes[id] {
+            RNode::Map(c) => c.items.len(),
+            RNode::Seq(c) => c.items.len(),
+            _ => 0,
+        }
+    }
+
+    fn doc_of(&self, pos: usize) -> usize {
+        let mut d = 0;
+        for (i, doc) in self.docs.iter().enumerate() {
+            if doc.start <= pos {
+                d = i;
+            }
+        }
+        d
+    }
+
+    /// Places every comment (SOPS.md §4, §8.2). go-yaml's head/line/foot rules, as observed with
+    /// sops 3.11, reduce to: an inline comment goes before the deepest entry that starts on its
+    /// line; own-line comments go before the next entry unless the next entry closes blocks, in
+    /// which case the rules in [`Builder::place_gap`] decide which closing block keeps them.
+    fn place_comments(&mut self, text: &str, comments: &[SrcComment]) {
+        let lines: Vec<&str> = text.split('\n').collect();
+        let mut i = 0;
+        while i < comments.len() {
+            let c = &comments[i];
+            let doc = self.doc_of(c.pos);
+            if c.inline {
+                let owner = self
+                    .entries
+                    .iter()
+                    .rev()
+                    .find(|e| e.doc == doc && e.line == c.line && e.pos < c.pos)
+                    .map(|e| (e.container, e.index));
+                if let Some((cont, idx)) = owner {
+                    self.slot_mut(cont, idx).push(c.text.clone());
+                    i += 1;
+                    continue;
+                }
+            }
+            // Gather the whole run of own-line comments sharing the same neighbours.
+            let prev = self
+                .entries
+                .iter()
+                .rposition(|e| e.doc == doc && e.pos < c.pos);
+            let next = self
+                .entries
+                .iter()
+                .position(|e| e.doc == doc && e.pos > c.pos);
+            let mut j = i + 1;
+            while j < comments.len() {
+                let d = &comments[j];
+                let dn = self
+                    .entries
+                    .iter()
+                    .position(|e| e.doc == doc && e.pos > d.pos);
+                if self.doc_of(d.pos) != doc
+                    || dn != next
+                    || (d.inline
+                        && self
+                            .entries
+                            .iter()
+                            .any(|e| e.doc == doc && e.line == d.line && e.pos < d.pos))
+                {
+                    break;
+                }
+                j += 1;
+            }
+            let group: Vec<&SrcComment> = comments[i..j].iter().collect();
+            self.place_gap(&lines, doc, prev, next, &group);
+            i = j;
+        }
+    }
+
+    fn place_gap(
+        &mut self,
+        lines: &[&str],
+        doc: usize,
+        prev: Option<usize>,
+        next: Option<usize>,
+        group: &[&SrcComment],
+    ) {
+        let root = self.docs[doc].root;
+        // Where "before next" is: N's slot, or the root's end at the end of the document.
+        let next_slot = match next {
+            Some(n) => Some((self.entries[n].container, self.entries[n].index)),
+            None => root
+                .filter(|r| matches!(self.nodes[*r], RNode::Map(_) | RNode::Seq(_)))
+                .map(|r| (r, self.trailing_index(r))),
+        };
+        let Some(next_slot) = next_slot else {
+            return; // an empty document: sops keeps nothing for it (`{}`)
+        };
+        let Some(p) = prev else {
+            for c in group {
+                self.slot_mut(next_slot.0, next_slot.1).push(c.text.clone());
+            }
+            return;
+        };
+        // Chain of containers closing here: P's container up to N's container.
+        let mut chain = vec![self.entries[p].container];
+        let target = next_slot.0;
+        while *chain.last().unwrap() != target {
+            match self.parent_of(*chain.last().unwrap()) {
+                Some(par) => chain.push(par),
+                None => break,
+            }
+        }
+        if *chain.last().unwrap() != target {
+            // N is deeper than (or beside) P: everything is a head comment of N.
+            for c in group {
+                self.slot_mut(next_slot.0, next_slot.1).push(c.text.clone());
+            }
+            return;
+        }
+        if chain.len() == 1 {
+            for c in group {
+                self.slot_mut(next_slot.0, next_slot.1).push(c.text.clone());
+            }
+            return;
+        }
+        let blank = |l: usize| lines.get(l).is_none_or(|s| s.trim().is_empty());
+        let next_line = next.map_or(usize::MAX, |n| self.entries[n].line);
+        let next_col = next.map_or(0, |_| self.col_of(target));
+        // 1. Head run: comment lines right above N, at N's column, without blank lines.
+        let mut head_from = group.len();
+        // At the end of the document the "next line" is right below the last comment.
+        let mut below = next.map_or(group[group.len() - 1].line + 1, |_| next_line);
+        while head_from > 0 {
+            let c = group[head_from - 1];
+            if c.col != next_col || c.line + 1 != below {
+                break;
+            }
+            below = c.line;
+            head_from -= 1;
+        }
+        // 2. Foot comments, group by group (blank lines separate groups).
+        let depth_for_col = |col: usize, chain: &[usize], this: &Builder| {
+            chain
+                .iter()
+                .position(|&c| this.col_of(c) <= col)
+                .unwrap_or(chain.len() - 1)
+        };
+        let p_line = self.last_content_line_before(lines, group[0].line);
+        let mut prev_group_depth: Option<usize> = None;
+        let mut prev_line_depth = 0usize;
+        let mut k = 0;
+        let mut placements: Vec<(usize, String)> = Vec::new();
+        while k < head_from {
+            let mut end = k + 1;
+            while end < head_from && group[end].line == group[end - 1].line + 1 {
+                end += 1;
+            }
+            for (n, c) in group[k..end].iter().enumerate() {
+                let d = if n == 0 {
+                    match prev_group_depth {
+                        None => {
+                            let directly_after = p_line.is_some_and(|l| l + 1 == c.line);
+                            let last_line = group[end - 1].line;
+                            let followed_by_blank = blank(last_line + 1);
+                            if directly_after && followed_by_blank {
+                                depth_for_col(c.col, &chain, self)
+                            } else {
+                                0
+                            }
+                        }
+                        Some(pd) => depth_for_col(c.col, &chain, self).max(pd + 1),
+                    }
+                } else if c.col == group[k + n - 1].col {
+                    prev_line_depth
+                } else {
+                    depth_for_col(c.col, &chain, self).max(prev_line_depth)
+                };
+                let d = d.min(chain.len() - 1);
+                prev_line_depth = d;
+                placements.push((d, c.text.clone()));
+            }
+            prev_group_depth = Some(prev_line_depth);
+            k = end;
+        }
+        for (d, t) in placements {
+            if d == chain.len() - 1 {
+                self.slot_mut(next_slot.0, next_slot.1).push(t);
+            } else {
+                let id = chain[d];
+                let ti = self.trailing_index(id);
+                self.slot_mut(id, ti).push(t);
+            }
+        }
+        for c in &group[head_from..] {
+            self.slot_mut(next_slot.0, next_slot.1).push(c.text.clone());
+        }
+    }
+
+    /// The last line above `line` (0-based) holding something other than blanks and comments.
+    fn last_content_line_before(&self, lines: &[&str], line: usize) -> Option<usize> {
+        (0..line).rev().find(|&l| {
+            let t = lines[l].trim_start();
+            !t.is_empty() && !t.starts_with('#')
+        })
+    }
+
+    fn finish(self) -> Result<Tree, FormatError> {
+        let mut documents = Vec::new();
+        for (i, d) in self.docs.iter().enumerate() {
+            let mapping = match d.root {
+                None => Mapping::new(),
+                Some(r) => match &self.nodes[r] {
+                    RNode::Map(_) => {
+                        if i == 0 {
+                            self.check_duplicates(r)?;
+                        }
+                        match self.convert(r)? {
+                            Node::Mapping(m) => m,
+                            _ => unreachable!(),
+                        }
+                    }
+                    RNode::Seq(c) => {
+                        // go-yaml's decoder message when sops decodes the first document.
+                        let line = self
+                            .entries
+                            .iter()
+                            .find(|e| e.container == r)
+                            .map_or(1, |e| e.line + 1);
+                        let _ = c;
+                        return Err(FormatError::syntax(
+                            format!("yaml: unmarshal errors:\n  line {line}: cannot unmarshal !!seq into map[string]interface {{}}"),
+                            None,
+                        ));
+                    }
+                    RNode::Scalar(s) => {
+                        if s.tag.is_none()
+                            && s.style == ScalarStyle::Plain
+                            && resolve_plain(&s.value) == Resolved::Null
+                        {
+                            Mapping::new()
+                        } else {
+                            return Err(FormatError::syntax(
+                                "YAML documents that are values are not supported",
+                                None,
+                            ));
+                        }
+                    }
+                    RNode::Alias(_) => {
+                        return Err(FormatError::syntax(
+                            "YAML documents that are values are not supported",
+                            None,
+                        ))
+                    }
+                },
+            };
+            documents.push(mapping);
+        }
+        Ok(Tree { documents })
+    }
+
+    /// go-yaml's decoder rejects repeated keys (compared by their text) in every mapping of the
+    /// document sops decodes (SOPS.md §8.2: `mapping key "a" already defined at line 1`).
+    fn check_duplicates(&self, id: usize) -> Result<(), FormatError> {
+        let mut errors = Vec::new();
+        self.collect_duplicates(id, &mut errors, 0);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(FormatError::syntax(
+                format!("yaml: unmarshal errors:\n  {}", errors.join("\n  ")),
+                None,
+            ))
+        }
+    }
+
+    fn collect_duplicates(&self, id: usize, errors: &mut Vec<String>, depth: usize) {
+        if depth > 64 {
+            return;
+        }
+        match &self.nodes[id] {
+            RNode::Map(c) => {
+                for (i, (k, _)) in c.items.iter().enumerate() {
+                    for (k2, _) in &c.items[i + 1..] {
+                        if let (RNode::Scalar(a), RNode::Scalar(b)) =
+                            (&self.nodes[*k], &self.nodes[*k2])
+                        {
+                            if a.value == b.value {
+                                errors.push(format!(
+                                    "line {}: mapping key {} already defined at line {}",
+                                    b.line,
+                                    go_quote(&a.value),
+                                    a.line
+                                ));
+                            }
+                        }
+                    }
+                }
+                for (_, v) in &c.items {
+                    self.collect_duplicates(*v, errors, depth + 1);
+                }
+            }
+            RNode::Seq(c) => {
+                for v in &c.items {
+                    self.collect_duplicates(*v, errors, depth + 1);
+                }
+            }
+            RNode::Alias(t) => self.collect_duplicates(*t, errors, depth + 1),
+            RNode::Scalar(_) => {}
+        }
+    }
+
+    fn convert(&self, id: usize) -> Result<Node, FormatError> {
+        Ok(match &self.nodes[id] {
+            RNode::Alias(t) => self.convert(*t)?,
+            RNode::Scalar(s) => convert_scalar(s)?,
+            RNode::Map(c) => {
+                let mut m = Mapping::new();
+                for (i, (k, v)) in c.items.iter().enumerate() {
+                    for t in &c.slots[i] {
+                        m.entries.push(Entry::Comment(comment(t)));
+                    }
+                    let key = self.key_text(*k)?;
+                    m.entries.push(Entry::Pair(key, self.convert(*v)?));
+                }
+                for t in c.slots.last().into_iter().flatten() {
+                    m.entries.push(Entry::Comment(comment(t)));
+                }
+                Node::Mapping(m)
+            }
+            RNode::Seq(c) => {
+                let mut items = Vec::new();
+                for (i, v) in c.items.iter().enumerate() {
+                    for t in &c.slots[i] {
+                        items.push(Item::Comment(comment(t)));
+                    }
+                    items.push(Item::Node(self.convert(*v)?));
+                }
+                for t in c.slots.last().into_iter().flatten() {
+                    items.push(Item::Comment(comment(t)));
+                }
+                Node::Sequence(items)
+            }
+        })
+    }
+
+    /// Keys must be strings (SOPS.md §8.2); the merge key `<<` is kept literally.
+    fn key_text(&self, id: usize) -> Result<String, FormatError> {
+        let node = match &self.nodes[id] {
+            RNode::Alias(t) => *t,
+            _ => id,
+        };
+        match &self.nodes[node] {
+            RNode::Scalar(s) => {
+                if s.tag.is_none() && s.style == ScalarStyle::Plain && s.value == "<<" {
+                    return Ok("<<".into());
+                }
+                match convert_scalar(s)? {
+                    Node::Scalar(Scalar::Str(b)) => match b.as_str() {
+                        Some(t) => Ok(t.to_string()),
+                        None => Err(non_string_key("[]uint8", "[binary]".into())),
+                    },
+                    Node::Null => Err(non_string_key("<nil>", "%!s(<nil>)".into())),
+                    Node::Scalar(Scalar::Int(i)) => {
+                        Err(non_string_key("int", format!("%!s(int={i})")))
+                    }
+                    Node::Scalar(Scalar::Float(f)) => Err(non_string_key(
+                        "float64",
+                        format!(
+                            "%!s(float64={})",
+                            super::resolve::format_float(f)
+                                .replace(".inf", "+Inf")
+                                .replace(".nan", "NaN")
+                        ),
+                    )),
+                    Node::Scalar(Scalar::Bool(b)) => {
+                        Err(non_string_key("bool", format!("%!s(bool={b})")))
+                    }
+                    Node::Scalar(Scalar::Time(t)) => Err(non_string_key("time.Time", t)),
+                    _ => Err(non_string_key("unknown", String::new())),
+                }
+            }
+            RNode::Map(_) => Err(non_string_key("map[string]interface {}", "map[…]".into())),
+            RNode::Seq(_) => Err(non_string_key("[]interface {}", "[…]".into())),
+            RNode::Alias(_) => Err(non_string_key("unknown", String::new())),
+        }
+    }
+}
+
+/// sops's message, typo included (SOPS.md §8.2). Keys are never secret (SOPS.md §1), so the
+/// key's text may appear; a collection used as a key is only named, not printed.
+fn non_string_key(ty: &str, shown: String) -> FormatError {
+    FormatError::Unsupported(format!(
+        "Tree contains a non-string key (type {ty}): {shown}. Only string keys aresupported"
+    ))
+}
+
+fn comment(t: &str) -> Comment {
+    Comment(SecretBytes::from_str(t))
+}
+
+/// Go's `%#v` of a key string (double-quoted, escaped).
+fn go_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn column_of(text: &str, pos: usize) -> usize {
+    let ls = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+    text[ls..pos].chars().count()
+}
+
+/// Types one scalar the way go-yaml v3 decodes it into an untyped value (SOPS.md §8.2).
+fn convert_scalar(s: &RScalar) -> Result<Node, FormatError> {
+    let tag = s.tag.as_deref().map(|t| {
+        t.strip_prefix(TAG_PREFIX)
+            .map_or(t.to_string(), |x| format!("!!{x}"))
+    });
+    let plain = s.style == ScalarStyle::Plain;
+    let from_resolved = |r: Resolved, v: &str| -> Result<Node, FormatError> {
+        Ok(match r {
+            Resolved::Null => Node::Null,
+            Resolved::Bool(b) => Node::Scalar(Scalar::Bool(b)),
+            Resolved::Int(i) => Node::Scalar(Scalar::Int(i)),
+            Resolved::Uint => {
+                return Err(FormatError::Unsupported(
+                    "Cannot walk value, unknown type: uint64".into(),
+                ))
+            }
+            Resolved::Float(f) => Node::Scalar(Scalar::Float(f)),
+            Resolved::Time(t) => Node::Scalar(Scalar::Time(t)),
+            Resolved::Merge | Resolved::Str => Node::str(v),
+        })
+    };
+    match tag.as_deref() {
+        Some("!!str") => Ok(Node::str(&s.value)),
+        Some("!!binary") => {
+            let compact: String = s.value.chars().filter(|c| !c.is_whitespace()).collect();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(compact.as_bytes())
+                .map_err(|_| {
+                    FormatError::syntax(
+                        format!(
+                            "yaml: line {}: !!binary value contains invalid base64 data",
+                            s.line
+                        ),
+                        None,
+                    )
+                })?;
+            Ok(Node::Scalar(Scalar::Str(SecretBytes::new(bytes))))
+        }
+        Some("!!timestamp") => match parse_timestamp(&s.value) {
+            Some(t) => Ok(Node::Scalar(Scalar::Time(t))),
+            None => Ok(Node::str(&s.value)),
+        },
+        Some("!!int") | Some("!!float") | Some("!!bool") | Some("!!null") => {
+            let r = resolve_plain(&s.value);
+            let fits = matches!(
+                (tag.as_deref(), &r),
+                (Some("!!int"), Resolved::Int(_) | Resolved::Uint)
+                    | (Some("!!float"), Resolved::Float(_))
+                    | (Some("!!bool"), Resolved::Bool(_))
+                    | (Some("!!null"), Resolved::Null)
+            );
+            if fits {
+                from_resolved(r, &s.value)
+            } else if tag.as_deref() == Some("!!float") {
+                if let Resolved::Int(i) = r {
+                    return Ok(Node::Scalar(Scalar::Float(i as f64)));
+                }
+                Ok(Node::str(&s.value))
+            } else {
+                Ok(Node::str(&s.value))
+            }
+        }
+        // Any other tag (`!Ref`, `!secret`, `!!merge`, even the non-specific `!`) is dropped and
+        // the scalar typed as if untagged (SOPS.md §8.2; `! 12` is an int with sops).
+        _ => {
+            if plain {
+                from_resolved(resolve_plain(&s.value), &s.value)
+            } else {
+                Ok(Node::str(&s.value))
+            }
+        }
+    }
+}
+
+/// Finds `#` comments outside every scalar/alias span: at line start or after whitespace.
+fn scan_comments(text: &str, spans: &mut [(usize, usize)]) -> Vec<SrcComment> {
+    spans.sort_unstable();
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut si = 0;
+    let mut pos = 0;
+    let mut line = 0;
+    let mut line_start = 0;
+    while pos < bytes.len() {
+        while si < spans.len() && spans[si].1 <= pos {
+            si += 1;
+        }
+        if si < spans.len() && spans[si].0 <= pos && pos < spans[si].1 {
+            // Inside a scalar: count its line breaks and jump over it.
+            let end = spans[si].1.min(bytes.len());
+            for (k, &c) in bytes[pos..end].iter().enumerate() {
+                if c == b'\n' {
+                    line += 1;
+                    line_start = pos + k + 1;
+                }
+            }
+            pos = end;
+            continue;
+        }
+        let c = bytes[pos];
+        if c == b'\n' {
+            line += 1;
+            line_start = pos + 1;
+        } else if c == b'#' && (pos == 0 || matches!(bytes[pos - 1], b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            let eol = text[pos..].find('\n').map_or(bytes.len(), |i| pos + i);
+            let mut body = &text[pos + 1..eol];
+            if let Some(b) = body.strip_suffix('\r') {
+                body = b;
+            }
+            let before = &text[line_start..pos];
+            out.push(SrcComment {
+                pos,
+                line,
+                col: before.chars().count(),
+                inline: !before.trim().is_empty(),
+                text: body.to_string(),
+            });
+            pos = eol;
+            continue;
+        }
+        pos += 1;
+    }
+    out
+}
