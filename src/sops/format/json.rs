@@ -124,7 +124,11 @@ pub fn go_format_float(f: f64, fmt: u8) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let sign = if f.is_sign_negative() { "-" } else { "" };
     // Rust's `{:e}` gives the shortest round-trip digits, like Go's shortest mode.
@@ -318,7 +322,9 @@ impl<'de> Visitor<'de> for NodeVisitor {
         Ok(JsonNode(Node::Scalar(Scalar::Float(v))))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<JsonNode, E> {
-        Ok(JsonNode(Node::Scalar(Scalar::Str(SecretBytes::from_str(v)))))
+        Ok(JsonNode(Node::Scalar(Scalar::Str(SecretBytes::from_str(
+            v,
+        )))))
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<JsonNode, E> {
         // Moves the buffer into the wiped type; no plaintext copy is left behind.
@@ -536,7 +542,10 @@ mod tests {
     #[test]
     fn strings_are_escaped_like_go() {
         let mut out = Vec::new();
-        write_string(&mut out, b"<a&b>\"\\\n\x01\x08\x0c\x7f\xe2\x80\xa8 \xff\xc3\xa9");
+        write_string(
+            &mut out,
+            b"<a&b>\"\\\n\x01\x08\x0c\x7f\xe2\x80\xa8 \xff\xc3\xa9",
+        );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "\"\\u003ca\\u0026b\\u003e\\\"\\\\\\n\\u0001\\b\\f\x7f\\u2028 \\ufffdé\""
@@ -563,7 +572,10 @@ mod tests {
         let e = parse(b" [1]").unwrap_err().to_string();
         assert!(e.contains("got delimiter [ instead"), "{e}");
         let e = parse(b"\"hunter2\"").unwrap_err().to_string();
-        assert!(e.contains("of type string") && !e.contains("hunter2"), "{e}");
+        assert!(
+            e.contains("of type string") && !e.contains("hunter2"),
+            "{e}"
+        );
         assert!(parse(b"").unwrap_err().to_string().ends_with("EOF"));
         let e = parse(b"{\"k\": hunter2}").unwrap_err().to_string();
         assert!(!e.contains("hunter2"), "{e}");
