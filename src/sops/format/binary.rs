@@ -82,17 +82,13 @@ mod tests {
     }
 
     #[test]
+    fn oracle_corpus() {
+        super::super::json::corpus::check_store("binary", |input, _| emit(&parse(input)?));
+    }
+
+    #[test]
     fn fixture_binary_bytes() {
-        let dir = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/stores/shared-cases/binary-bytes"
-        );
-        let read = |f: &str| std::fs::read(format!("{dir}/{f}")).unwrap();
-        let (input, expected, enc) = (
-            read("input.bin"),
-            read("expected.bin"),
-            read("encrypted.bin"),
-        );
+        let [input, expected, enc] = super::super::json::corpus::shared_case("binary-bytes");
         assert_eq!(emit(&parse(&input).unwrap()).unwrap(), expected);
         assert_eq!(emit(&parse(&expected).unwrap()).unwrap(), expected);
         // The encrypted form is JSON (SOPS.md §7.6): the JSON store must reproduce it.

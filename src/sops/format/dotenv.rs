@@ -294,6 +294,19 @@ mod tests {
     }
 
     #[test]
+    fn oracle_corpus() {
+        super::super::json::corpus::check_store("dotenv", |input, _| emit(&parse(input)?));
+    }
+
+    #[test]
+    fn shared_fixture_dotenv_basic() {
+        let [input, expected, encrypted] = super::super::json::corpus::shared_case("dotenv-basic");
+        assert_eq!(round(&input), expected);
+        assert_eq!(round(&expected), expected);
+        assert_eq!(round(&encrypted), encrypted);
+    }
+
+    #[test]
     fn round_trips_keep_bytes() {
         let input = b"# c\nA=1\nB=\"q\"\nC=\\n\n";
         assert_eq!(round(input), input);
