@@ -735,6 +735,60 @@ mod tests {
         );
     }
 
+    fn json_node() -> impl proptest::strategy::Strategy<Value = Node> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Node::Null),
+            any::<bool>().prop_map(|b| Node::Scalar(Scalar::Bool(b))),
+            // Every finite double, subnormals and -0 included; NaN/Inf are not JSON.
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| Node::Scalar(Scalar::Float(f))),
+            (-1e25f64..1e25).prop_map(|f| Node::Scalar(Scalar::Float(f))),
+            ".*".prop_map(|s| Node::str(&s)),
+            "[<>&\"\\\\\u{0}-\u{1f}\u{2028}\u{2029}a\u{e9}]{0,6}".prop_map(|s| Node::str(&s)),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6)
+                    .prop_map(|v| Node::Sequence(v.into_iter().map(Item::Node).collect())),
+                proptest::collection::vec(("[a-c<&\u{2028}]{0,3}", inner), 0..6).prop_map(|kv| {
+                    let mut m = Mapping::new();
+                    for (k, v) in kv {
+                        m.push(k, v);
+                    }
+                    Node::Mapping(m)
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn emit_parse_emit_is_a_fixpoint(
+            entries in proptest::collection::vec(("\\PC{0,4}", json_node()), 0..6),
+            indent in proptest::option::of(0usize..5),
+        ) {
+            let mut doc = Mapping::new();
+            for (k, v) in entries {
+                doc.push(k, v);
+            }
+            let opts = EmitOptions { json_indent: indent, ..Default::default() };
+            let once = emit(&Tree { documents: vec![doc] }, &opts).unwrap();
+            let twice = emit(&parse(&once).unwrap(), &opts).unwrap();
+            proptest::prop_assert_eq!(String::from_utf8(once).unwrap(), String::from_utf8(twice).unwrap());
+        }
+
+        /// Our float spelling parses back to the same double (shortest round-trip).
+        #[test]
+        fn json_floats_round_trip(f in proptest::num::f64::ANY) {
+            proptest::prop_assume!(f.is_finite());
+            let text = json_float(f).unwrap();
+            let back: f64 = text.parse().unwrap();
+            proptest::prop_assert_eq!(back.to_bits(), f.to_bits(), "{}", text);
+        }
+    }
+
     #[test]
     fn oracle_corpus() {
         corpus::check_store("json", |input, opts| emit(&parse(input)?, opts));
