@@ -333,4 +333,21 @@ mod tests {
             prop_assert_eq!(once, twice);
         }
     }
+
+    const SYNTAX_BYTES: &[u8] = b"=#\\n \r\nab";
+
+    proptest::proptest! {
+        /// Arbitrary bytes (biased towards the format's syntax) give a tree or an error, never
+        /// a panic.
+        #[test]
+        fn parse_never_panics(bytes in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::prelude::any::<u8>(),
+                proptest::sample::select(SYNTAX_BYTES.to_vec()),
+            ],
+            0..200,
+        )) {
+            let _ = parse(&bytes);
+        }
+    }
 }
