@@ -391,7 +391,11 @@ pub fn take(format: Format, tree: &mut Tree) -> Result<Metadata, MetadataError> 
                 .as_mapping()
                 .map(|m| {
                     m.pairs()
-                        .map(|(k, v)| (k.to_string(), v.as_str().unwrap_or("").to_string()))
+                        // INI values carry newlines as the two characters `\n` (SOPS.md §7.5);
+                        // unlike dotenv, the INI store itself does not unescape them.
+                        .map(|(k, v)| {
+                            (k.to_string(), v.as_str().unwrap_or("").replace("\\n", "\n"))
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -447,7 +451,7 @@ pub fn attach(format: Format, tree: &mut Tree, meta: &Metadata) {
             flat.sort_by(|a, b| a.0.cmp(&b.0));
             let mut sec = Mapping::new();
             for (k, v) in flat {
-                sec.push(k, Node::str(&v));
+                sec.push(k, Node::str(&v.replace('\n', "\\n")));
             }
             if let Some(doc) = tree.documents.first_mut() {
                 doc.push(SOPS_KEY, Node::Mapping(sec));
