@@ -55,6 +55,21 @@ pub fn sops_bin() -> PathBuf {
     path
 }
 
+/// The Python with the pinned oracle libraries (`cryptography`, `PyYAML`, `jsonschema`), from
+/// `OVERWORLD_ORACLE_PYTHON` or the venv `scripts/test.sh` creates. Missing = failure.
+pub fn oracle_python() -> PathBuf {
+    let path = match std::env::var_os("OVERWORLD_ORACLE_PYTHON") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => repo_root().join("target/oracles/bin/python"),
+    };
+    assert!(
+        path.is_file(),
+        "the oracle Python is missing at {}: run scripts/test.sh (it installs it)",
+        path.display()
+    );
+    path
+}
+
 /// The TEST-ONLY age identities of `tests/fixtures/sops/keys`, by letter.
 pub fn identity_file(letter: &str) -> PathBuf {
     let path = fixture(&format!("sops/keys/test-key-{letter}.agekey"));
@@ -147,6 +162,14 @@ impl Scratch {
     /// Our binary, run in `work/`.
     pub fn ours(&self) -> TestCommand {
         TestCommand::new("ours", &ours_bin(), &self.work(), &self.home())
+    }
+
+    /// One of the Python oracles of `tests/oracles/` (e.g. `"unseal.py"`), run in `work/` with the
+    /// same clean environment.
+    pub fn oracle(&self, script: &str) -> TestCommand {
+        let mut cmd = TestCommand::new("oracle", &oracle_python(), &self.work(), &self.home());
+        cmd.arg(repo_root().join("tests/oracles").join(script));
+        cmd
     }
 
     /// The real sops, run in `work/` with the same clean environment.
