@@ -5,7 +5,7 @@
 //! a way clap rejects only at run time (duplicate flags, bad defaults). What it must never do: pin
 //! clap's wording — it checks structure, so help text can change freely.
 
-use crate::util::Scratch;
+use crate::util::{fixture, identity_file, Scratch};
 
 const BIN: &str = "overworld-secrets";
 
@@ -122,4 +122,85 @@ fn man_prints_a_roff_page() {
             "man page does not mention {name}\n{run}"
         );
     }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Beyond sops's CLI (so not differential): `-` for stdin, and a closed pipe.
+
+#[test]
+fn decrypt_reads_stdin_when_the_file_is_a_dash() {
+    let case = fixture("sops/cases/neg-base");
+    let s = Scratch::new();
+    let encrypted = std::fs::read(case.join("encrypted.yaml")).expect("encrypted.yaml");
+    let expected = std::fs::read(case.join("expected.yaml")).expect("expected.yaml");
+    let run = s
+        .ours()
+        .args([
+            "decrypt",
+            "--input-type",
+            "yaml",
+            "--output-type",
+            "yaml",
+            "-",
+        ])
+        .age_key_file(&identity_file("a"))
+        .stdin(encrypted)
+        .ok();
+    assert!(run.stdout == expected, "{run}");
+}
+
+#[test]
+fn encrypt_reads_stdin_when_the_file_is_a_dash() {
+    let case = fixture("sops/cases/neg-base");
+    let s = Scratch::new();
+    s.copy_case(&case);
+    let run = s
+        .ours()
+        .args(["encrypt", "--filename-override", "x.yaml", "-"])
+        .stdin(s.read("input.yaml"))
+        .ok();
+    s.write("x.yaml", &run.stdout);
+    let back = s
+        .sops()
+        .args(["decrypt", "x.yaml"])
+        .age_key_file(&identity_file("a"))
+        .ok();
+    let expected = std::fs::read(case.join("expected.yaml")).expect("expected.yaml");
+    assert!(back.stdout == expected, "{back}");
+}
+
+#[test]
+fn a_closed_stdout_is_a_quiet_success() {
+    // `overworld-secrets decrypt f | head` must not end in a panic or an error (STYLE.md). The output
+    // is made far larger than a pipe buffer, so the write really hits the closed pipe.
+    let s = Scratch::new();
+    s.write("big.yaml", format!("big: {}\n", "x".repeat(1 << 20)));
+    let recipient_a = std::fs::read_to_string(fixture("sops/recipients.txt"))
+        .expect("recipients.txt")
+        .lines()
+        .find(|l| l.starts_with("age1"))
+        .expect("recipient")
+        .to_string();
+    let enc = s
+        .sops()
+        .args(["encrypt", "--age", &recipient_a, "big.yaml"])
+        .ok();
+    s.write("big.enc.yaml", &enc.stdout);
+    let run = s
+        .ours()
+        .args([
+            "decrypt",
+            "--input-type",
+            "yaml",
+            "--output-type",
+            "yaml",
+            "big.enc.yaml",
+        ])
+        .age_key_file(&identity_file("a"))
+        .run_with_stdout_closed();
+    assert_eq!(run.code, Some(0), "a closed pipe is not an error\n{run}");
+    assert!(
+        run.stderr.is_empty(),
+        "a closed pipe printed something\n{run}"
+    );
 }

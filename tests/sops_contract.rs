@@ -182,6 +182,119 @@ fn decrypt_with_the_wrong_identity() {
     assert_same(&o, &t);
 }
 
+#[test]
+fn encrypt_unparsable_yaml() {
+    let setup = |s: &Scratch| {
+        s.write("bad.yaml", "a: [\n");
+    };
+    let (o, t) = differential(setup, &["encrypt", "bad.yaml"], default_env);
+    assert_same(&o, &t);
+}
+
+#[test]
+fn encrypt_dotenv_with_a_sops_key() {
+    // For flat stores any `sops_` key marks the file as encrypted (SOPS.md §7.4).
+    let setup = |s: &Scratch| {
+        s.write("app.env", "A=1\nsops_x=2\n");
+    };
+    let (o, t) = differential(setup, &["encrypt", "app.env"], default_env);
+    assert_same(&o, &t);
+}
+
+#[test]
+fn decrypt_dotenv_without_metadata() {
+    let setup = |s: &Scratch| {
+        s.write("plain.env", "A=1\n");
+    };
+    let (o, t) = differential(setup, &["decrypt", "plain.env"], default_env);
+    assert_same(&o, &t);
+}
+
+// ------------------------------------------------------------------------------------------------
+// `.sops.yaml` (SOPS.md §9)
+
+#[test]
+fn encrypt_with_no_matching_creation_rule() {
+    let setup = |s: &Scratch| {
+        s.write(
+            ".sops.yaml",
+            format!(
+                "creation_rules:\n  - path_regex: \\.json$\n    age: {}\n",
+                recipient("a")
+            ),
+        );
+    };
+    let (o, t) = differential(setup, &["encrypt", "input.yaml"], default_env);
+    assert_same(&o, &t);
+}
+
+#[test]
+fn decrypt_with_an_unparsable_config() {
+    // Every command reads the config for its `stores` section, so even decrypt fails (§9.1).
+    let setup = |s: &Scratch| {
+        s.write(".sops.yaml", "creation_rules: [\n");
+    };
+    let (o, t) = differential(setup, &["decrypt", "encrypted.yaml"], default_env);
+    assert_same(&o, &t);
+}
+
+#[test]
+fn decrypt_honours_the_stores_yaml_indent() {
+    let setup = |s: &Scratch| {
+        s.write(".sops.yaml", "stores:\n  yaml:\n    indent: 2\n");
+    };
+    let (o, t) = differential(setup, &["decrypt", "encrypted.yaml"], default_env);
+    assert_eq!(
+        t.run.code,
+        Some(0),
+        "sops itself failed: the scenario is wrong\n{}",
+        t.run
+    );
+    assert_same(&o, &t);
+}
+
+#[test]
+fn creation_rule_path_is_relative_to_the_config_dir() {
+    // First match wins; `^sub/` matches although the CWD is `sub/` (SOPS.md §9.3 [observed]).
+    let setup = |s: &Scratch| {
+        s.write(
+            ".sops.yaml",
+            format!(
+                "creation_rules:\n  - path_regex: ^sub/.*\\.yaml$\n    age: {}\n  - age: {}\n",
+                recipient("b"),
+                recipient("a")
+            ),
+        );
+        s.write("sub/x.yaml", s.read("input.yaml"));
+    };
+    let in_sub = |s: &Scratch, cmd: &mut TestCommand| {
+        cmd.current_dir(&s.path("sub"));
+    };
+    let (mut o, mut t) = differential(setup, &["encrypt", "x.yaml"], in_sub);
+    assert_eq!(
+        t.run.code,
+        Some(0),
+        "sops itself failed: the scenario is wrong\n{}",
+        t.run
+    );
+    // The masked layout keeps recipients, so equality means the `^sub/` rule (b) was chosen.
+    o.run.stdout = crate::sops_interop::mask("yaml", &o.run.stdout).into_bytes();
+    t.run.stdout = crate::sops_interop::mask("yaml", &t.run.stdout).into_bytes();
+    assert_same(&o, &t);
+    assert!(t.run.stdout_str().contains(&recipient("b")));
+}
+
+fn recipient(letter: &str) -> String {
+    // recipients.txt: a comment naming the key file, then its recipient.
+    let text = std::fs::read_to_string(fixture("sops/recipients.txt")).expect("recipients.txt");
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.ends_with(&format!("test-key-{letter}.agekey")))
+        .unwrap_or_else(|| panic!("no recipient {letter} in recipients.txt"));
+    lines[at + 1].to_string()
+}
+
 // ------------------------------------------------------------------------------------------------
 // --extract (SOPS.md §10)
 
@@ -347,12 +460,7 @@ fn encrypt_from_stdin_with_filename_override() {
 // output must equal sops's, so the right leaves are encrypted.
 
 fn check_selection_flag(flag: &str, value: &str) {
-    let recipient_a = std::fs::read_to_string(fixture("sops/recipients.txt"))
-        .expect("recipients.txt")
-        .lines()
-        .find(|l| l.starts_with("age1"))
-        .expect("a recipient")
-        .to_string();
+    let recipient_a = recipient("a");
     let args = ["encrypt", "--age", &recipient_a, flag, value, "input.yaml"];
     let (mut o, mut t) = differential(no_setup, &args, default_env);
     assert_eq!(o.run.code, Some(0), "{}", o.run);

@@ -249,6 +249,16 @@ impl TestCommand {
 
     /// Runs the command to completion (stdin is empty unless set, never inherited).
     pub fn run(&self) -> Run {
+        self.run_inner(false)
+    }
+
+    /// Runs the command with the reading end of its stdout closed at once, as in
+    /// `overworld-secrets decrypt f | head -c0`; stdout of the result is empty.
+    pub fn run_with_stdout_closed(&self) -> Run {
+        self.run_inner(true)
+    }
+
+    fn run_inner(&self, close_stdout: bool) -> Run {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args)
             .env_clear()
@@ -264,6 +274,9 @@ impl TestCommand {
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.program.display()));
+        if close_stdout {
+            drop(child.stdout.take());
+        }
         if let Some(input) = &self.stdin {
             let mut pipe = child.stdin.take().expect("stdin pipe");
             let input = input.clone();
