@@ -56,12 +56,18 @@ check_oracles() {
   "$oracles/bin/python" -c 'import cryptography, yaml, jsonschema' 2>/dev/null || return 1
 }
 
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$(printf '%s\n' "${pins[@]}")" ] || ! check_oracles; then
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$(printf '%s\n' "${pins[@]}")" ]; then
   install_oracles
-  check_oracles || die "the oracles in target/oracles do not work after installing them:
+fi
+if ! check_oracles; then
+  # Incomplete (e.g. a deleted script that pip, seeing the package installed, would not restore):
+  # start again from an empty venv.
+  say "target/oracles does not work: recreating it"
+  rm -rf "$oracles"
+  install_oracles
+  check_oracles || die "the oracles in target/oracles do not work even after a fresh install:
   - $oracles/bin/sops filestatus tests/fixtures/sops/cases/neg-base/encrypted.yaml must print {\"encrypted\":true}
-  - $oracles/bin/python must import cryptography, yaml and jsonschema
-Delete target/oracles and re-run scripts/test.sh."
+  - $oracles/bin/python must import cryptography, yaml and jsonschema"
 fi
 
 export OVERWORLD_SOPS_BIN=$oracles/bin/sops
