@@ -339,10 +339,11 @@ fn check_failure_is_quiet(f: &mut Failures, run: &Run, plaintexts: &[String]) {
 }
 
 fn leaked_values(run: &Run, plaintexts: &[String]) -> Vec<String> {
-    // Long hex runs are MACs and hashes in sops's messages; masking them keeps a short value such
-    // as "5432" from matching inside one by chance.
+    // Hex runs of 64+ digits are MACs and hashes (SHA-512 in "MAC mismatch", SOPS.md §11); masking
+    // them keeps a short value such as "5432" from matching inside one by chance, while shorter
+    // hex-looking values (tokens) stay searchable.
     static HEX: OnceLock<Regex> = OnceLock::new();
-    let hex = HEX.get_or_init(|| Regex::new("[0-9A-Fa-f]{16,}").unwrap());
+    let hex = HEX.get_or_init(|| Regex::new("[0-9A-Fa-f]{64,}").unwrap());
     let text = format!("{}\n{}", run.stdout_str(), run.stderr_str());
     let text = hex.replace_all(&text, "<hex>");
     plaintexts
