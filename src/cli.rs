@@ -71,7 +71,7 @@ pub enum Command {
     Decrypt(DecryptArgs),
     /// Print {"encrypted":true} or {"encrypted":false} for a file (sops-compatible).
     Filestatus(FilestatusArgs),
-    /// Seal a cluster's SOPS sources into SealedSecrets for its certificate — the main job.
+    /// Seal a cluster's SOPS sources into SealedSecrets (the main job).
     ///
     /// Idempotent: an item keeps its ciphertext unless its value, scope, name, namespace or the
     /// certificate changed, so a re-run with nothing changed changes no byte. Without --cluster,
@@ -79,10 +79,10 @@ pub enum Command {
     ///
     /// Example: SOPS_AGE_KEY_FILE=keys/demo/TEST-ONLY-age.agekey overworld-secrets reseal --cluster demo
     Reseal(ResealArgs),
-    /// The CI check: SOPS files decrypt and verify, recipients match .sops.yaml, nothing plaintext
-    /// or private is committed, generated manifests are current.
+    /// The CI check of a repository's secrets (decrypt, MAC, recipients, leaks, staleness).
     ///
-    /// Works in any repository with a .sops.yaml; with overworld-secrets.yaml it also checks the
+    /// SOPS files decrypt and their MACs verify, recipients match .sops.yaml, nothing plaintext or
+    /// private is committed, generated manifests are current. Works in any repository with a .sops.yaml; with overworld-secrets.yaml it also checks the
     /// clusters' sources and generated manifests. Exit 0 clean, 1 findings, 2 usage/IO error.
     ///
     /// Example (CI): SOPS_AGE_KEY="$CI_AGE_KEY" overworld-secrets check --require-decrypt --format github
@@ -127,7 +127,7 @@ pub struct EncryptArgs {
     )]
     pub age: Option<String>,
     /// Write to this file (atomically) instead of stdout.
-    #[arg(long, value_name = "FILE", conflicts_with = "in_place")]
+    #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Replace the input file with its encryption (atomically).
     #[arg(short = 'i', long)]
@@ -159,7 +159,7 @@ pub struct DecryptArgs {
     #[arg(long, value_name = "PATH")]
     pub extract: Option<String>,
     /// Write to this file (atomically, mode 0600 when new) instead of stdout.
-    #[arg(long, value_name = "FILE", conflicts_with = "in_place")]
+    #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Replace the encrypted file with its plaintext. Rarely what you want.
     #[arg(short = 'i', long)]

@@ -12,6 +12,12 @@ use crate::sops::tree::{Mapping, Node, Scalar, Tree};
 use crate::sops::SopsError;
 
 pub fn run(ctx: &Ctx, a: DecryptArgs) -> Result<()> {
+    if a.in_place && a.output.is_some() {
+        return Err(Error::sops(
+            a.file.clone().unwrap_or_default(),
+            SopsError::Conflict("Error: cannot operate on both --output and --in-place".into()),
+        ));
+    }
     if a.in_place && a.file.as_deref().is_none_or(|f| f.as_os_str() == "-") {
         return Err(Error::Usage("--in-place needs a file, not stdin".into()));
     }
@@ -92,31 +98,53 @@ fn emit_extract(
             out_fmt,
             opts,
         ),
-        Node::Scalar(sc) => Ok(scalar_text(sc, out_fmt)),
+        Node::Scalar(sc) => match out_fmt {
+            Format::Json => format::json::try_emit_scalar(sc).map_err(SopsError::from),
+            _ => Ok(format::yaml::emit_scalar(sc)),
+        },
         Node::Null => Ok(match out_fmt {
             Format::Json => b"null".to_vec(),
             _ => b"null\n".to_vec(),
         }),
         Node::Sequence(_) => {
-            // A list is not a document in any store; sops prints it via the store's value encoder.
+            // A list is not a document in any store: emit it as the value of a one-key mapping
+            // and lift it out by one level, which is how it reads as a top-level sequence.
             let mut m = Mapping::new();
-            m.push("value", node.clone());
+            m.push("v", node.clone());
             let out = engine::emit_plain(&Tree { documents: vec![m] }, out_fmt, opts)?;
-            Ok(out)
+            let text = String::from_utf8_lossy(&out).into_owned();
+            let lifted = match out_fmt {
+                Format::Json => {
+                    let step = match opts.json_indent {
+                        None => "\t".to_string(),
+                        Some(n) => " ".repeat(n),
+                    };
+                    let inner: Vec<&str> = text.lines().collect();
+                    let body = &inner[1..inner.len().saturating_sub(1)];
+                    let mut s = String::new();
+                    for (i, l) in body.iter().enumerate() {
+                        let l = l.strip_prefix(step.as_str()).unwrap_or(l);
+                        let l = if i == 0 {
+                            l.trim_start_matches("\"v\": ")
+                        } else {
+                            l
+                        };
+                        s.push_str(l);
+                        s.push('\n');
+                    }
+                    s
+                }
+                _ => {
+                    let step = " ".repeat(opts.yaml_indent);
+                    let mut s = String::new();
+                    for l in text.lines().skip(1) {
+                        s.push_str(l.strip_prefix(step.as_str()).unwrap_or(l));
+                        s.push('\n');
+                    }
+                    s
+                }
+            };
+            Ok(lifted.into_bytes())
         }
-    }
-}
-
-fn scalar_text(sc: &Scalar, out_fmt: Format) -> Vec<u8> {
-    let text = match sc {
-        Scalar::Int(i) => i.to_string(),
-        Scalar::Bool(b) => b.to_string(),
-        Scalar::Float(f) => crate::sops::cipher::go_float_plain(*f),
-        Scalar::Time(t) => t.clone(),
-        Scalar::Str(s) => return s.expose().to_vec(),
-    };
-    match out_fmt {
-        Format::Json => text.into_bytes(),
-        _ => format!("{text}\n").into_bytes(),
     }
 }

@@ -10,6 +10,12 @@ use crate::sops::metadata::Selection;
 use crate::sops::SopsError;
 
 pub fn run(ctx: &Ctx, a: EncryptArgs) -> Result<()> {
+    if a.in_place && a.output.is_some() {
+        return Err(Error::sops(
+            a.file.clone().unwrap_or_default(),
+            SopsError::Conflict("Error: cannot operate on both --output and --in-place".into()),
+        ));
+    }
     if a.in_place && a.file.as_deref().is_none_or(|f| f.as_os_str() == "-") {
         return Err(Error::Usage("--in-place needs a file, not stdin".into()));
     }

@@ -65,7 +65,12 @@ fn stored_format(f: Format) -> Format {
 
 /// Parses an encrypted file.
 pub fn load(format: Format, bytes: &[u8]) -> Result<EncryptedFile, SopsError> {
-    let mut tree = format::parse(stored_format(format), bytes)?;
+    let mut tree = match format::parse(stored_format(format), bytes) {
+        Ok(t) => t,
+        // An empty file has no metadata; anything unparsable is sops's exit 1 here.
+        Err(format::FormatError::Empty) => return Err(SopsError::MetadataNotFound),
+        Err(e) => return Err(SopsError::LoadEncrypted(e)),
+    };
     let metadata = metadata::take(format, &mut tree).map_err(|e| match e {
         metadata::MetadataError::NotFound => SopsError::MetadataNotFound,
         other => SopsError::Metadata(other.to_string()),

@@ -15,6 +15,10 @@ pub enum SopsError {
     Config(String),
     #[error("Error unmarshalling file: {0}")]
     Unmarshal(FormatError),
+    /// An encrypted file that does not parse: sops reports it with exit 1, unlike a plaintext
+    /// input (exit 2).
+    #[error("Error unmarshalling input file: {0}")]
+    LoadEncrypted(FormatError),
     #[error("File cannot be completely empty, it must contain at least one document")]
     Empty,
     #[error("Could not write output file: {0}")]
@@ -54,7 +58,10 @@ impl SopsError {
     /// sops's exit code for this failure (SOPS.md §11).
     pub fn exit_code(&self) -> i32 {
         match self {
-            SopsError::MetadataNotFound | SopsError::Metadata(_) | SopsError::Config(_) => 1,
+            SopsError::MetadataNotFound
+            | SopsError::Metadata(_)
+            | SopsError::Config(_)
+            | SopsError::LoadEncrypted(_) => 1,
             SopsError::Unmarshal(FormatError::Empty) | SopsError::Empty => 92,
             SopsError::Unmarshal(FormatError::Unsupported(_)) => 23,
             SopsError::Unmarshal(_) => 2,
