@@ -79,6 +79,13 @@ pub enum Command {
     ///
     /// Example: SOPS_AGE_KEY_FILE=keys/demo/TEST-ONLY-age.agekey overworld-secrets reseal --cluster demo
     Reseal(ResealArgs),
+    /// Seal Secret manifests (plain or SOPS-encrypted) for a certificate: a kubeseal replacement.
+    ///
+    /// Offline: the certificate is --cert FILE|URL or the configured cluster's. Output is YAML
+    /// (kubeseal's layout) unless --format json.
+    ///
+    /// Example: overworld-secrets seal --cert keys/clusters/demo.pem < secret.yaml > secret.sealed.yaml
+    Seal(SealArgs),
     /// The CI check of a repository's secrets (decrypt, MAC, recipients, leaks, staleness).
     ///
     /// SOPS files decrypt and their MACs verify, recipients match .sops.yaml, nothing plaintext or
@@ -225,6 +232,54 @@ pub struct ResealArgs {
     #[arg(long)]
     pub force: bool,
     /// Seal with an expired certificate (kubeseal refuses; the controller does not care).
+    #[arg(long)]
+    pub allow_expired: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum, Default)]
+pub enum SealFormat {
+    #[default]
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SealArgs {
+    /// Secret manifest(s) to seal; `-` or nothing reads stdin.
+    pub file: Option<PathBuf>,
+    /// Sealing certificate: PEM file or file:// URL.
+    #[arg(long, value_name = "FILE|URL", env = "SEALED_SECRETS_CERT")]
+    pub cert: Option<String>,
+    /// Use this cluster's certificate from overworld-secrets.yaml.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// strict (default), namespace-wide or cluster-wide; overrides the input's annotations.
+    #[arg(long, value_name = "SCOPE", env = "SEALED_SECRETS_SCOPE")]
+    pub scope: Option<String>,
+    /// Namespace (must match the input's if it has one).
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// With --raw: the Secret's name (strict scope).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Seal one value (stdin or --from-file) and print only its ciphertext.
+    #[arg(long)]
+    pub raw: bool,
+    /// With --raw: read the value from this file.
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
+    /// Add the sealed items to this existing SealedSecret file (its name/namespace win).
+    #[arg(long, value_name = "FILE")]
+    pub merge_into: Option<PathBuf>,
+    #[arg(short = 'o', long, value_enum, default_value_t = SealFormat::Yaml)]
+    pub format: SealFormat,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Allow a Secret with no data (encryptedData: {}).
+    #[arg(long)]
+    pub allow_empty_data: bool,
+    /// Seal with an expired certificate.
     #[arg(long)]
     pub allow_expired: bool,
 }

@@ -7,6 +7,7 @@ pub mod encrypt;
 pub mod filestatus;
 pub mod meta;
 pub mod reseal;
+pub mod seal;
 
 use crate::cli::{Cli, Command, StoreArgs};
 use crate::error::{Error, Result};
@@ -61,6 +62,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Filestatus(a) => filestatus::run(&ctx, a),
         Command::Check(a) => check::run(&ctx, a),
         Command::Reseal(a) => reseal::run(&ctx, a),
+        Command::Seal(a) => seal::run(&ctx, a),
         Command::Completions { shell } => meta::completions(shell),
         Command::Man => meta::man(),
     }
