@@ -233,9 +233,25 @@ fn check_structure(rel: &Path, file: &EncryptedFile, report: &mut Report) {
 fn secret_like() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"(?i)(passw(or)?d|secret|token|api[-_.]?key|private[-_.]?key|credential|client[-_.]?secret|\.agekey$)")
+        // Whole words only (after splitting camelCase): `clientSecret`, `api-key`, `PASSWORD`
+        // match; `sealedsecrets.bitnami.com/...` does not.
+        Regex::new(r"(?i)(^|[^a-z])(passw(or)?d|secret|token|api[-_.]?key|private[-_.]?key|credentials?|agekey)s?([^a-z]|$)")
             .expect("static")
     })
+}
+
+/// `clientSecret` → `client_Secret`, so word boundaries see camelCase words.
+fn split_camel(k: &str) -> String {
+    let mut out = String::with_capacity(k.len() + 4);
+    let mut prev_lower = false;
+    for c in k.chars() {
+        if c.is_ascii_uppercase() && prev_lower {
+            out.push('_');
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        out.push(c);
+    }
+    out
 }
 
 struct PlainValues<'a> {
@@ -251,7 +267,7 @@ impl Visitor for PlainValues<'_> {
         }
         let key = aad.trim_end_matches(':').rsplit(':').next().unwrap_or("");
         if let Node::Scalar(Scalar::Str(s)) = node {
-            if !s.is_empty() && secret_like().is_match(key) {
+            if !s.is_empty() && secret_like().is_match(&split_camel(key)) {
                 self.found.push(aad.trim_end_matches(':').replace(':', "."));
             }
         }
@@ -400,4 +416,32 @@ pub fn flux_decryption_secret_names(root: &Path, files: &[PathBuf]) -> BTreeSet<
         }
     }
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_like_keys() {
+        for k in [
+            "password",
+            "DB_PASSWORD",
+            "clientSecret",
+            "api-key",
+            "apiToken",
+            "age.agekey",
+            "credentials",
+        ] {
+            assert!(secret_like().is_match(&split_camel(k)), "{k}");
+        }
+        for k in [
+            "sealedsecrets.bitnami.com/cluster-wide",
+            "name",
+            "tokenizer",
+            "secretary",
+        ] {
+            assert!(!secret_like().is_match(&split_camel(k)), "{k}");
+        }
+    }
 }

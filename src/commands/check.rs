@@ -102,6 +102,13 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<()> {
     };
     sops_files::run(&sc, &mut report);
 
+    // Generated manifests are current, certificates valid (per cluster).
+    if let Some(cfg) = &config {
+        for cluster in &clusters {
+            check_cluster(ctx, cfg, cluster, &identities, &root, &mut report);
+        }
+    }
+
     report.sort();
     let out = match a.format {
         CheckFormat::Human => render::human(&report),
@@ -125,4 +132,94 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// `reseal --check` for one cluster, and its certificate's validity, as findings.
+fn check_cluster(
+    ctx: &Ctx,
+    cfg: &Config,
+    cluster: &crate::config::Cluster,
+    ids: &Identities,
+    root: &Path,
+    report: &mut Report,
+) {
+    let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).to_path_buf();
+    let cert_rel = rel(&cluster.cert);
+    match std::fs::read(&cluster.cert)
+        .map_err(|e| e.to_string())
+        .and_then(|pem| crate::sealed::SealingCert::from_pem(&pem).map_err(|e| e.to_string()))
+    {
+        Err(e) => report.findings.push(Finding::error(
+            &cert_rel,
+            "cert.invalid",
+            format!(
+                "cluster {}: cannot read the sealing certificate: {e}",
+                cluster.name
+            ),
+        )),
+        Ok(cert) => {
+            let now = chrono::Utc::now();
+            let days = cert.days_left(now);
+            if cert.is_expired(now) {
+                report.findings.push(Finding::error(
+                    &cert_rel,
+                    "cert.expired",
+                    format!(
+                        "cluster {}: the sealing certificate expired on {}; fetch the current one (`overworld-secrets cert fetch --cluster {}`)",
+                        cluster.name,
+                        cert.not_after().format("%Y-%m-%d"),
+                        cluster.name
+                    ),
+                ));
+            } else if days < 30 {
+                report.findings.push(Finding::warning(
+                    &cert_rel,
+                    "cert.expiring",
+                    format!(
+                        "cluster {}: the sealing certificate expires in {days} day(s)",
+                        cluster.name
+                    ),
+                ));
+            }
+        }
+    }
+    if ids.is_empty() {
+        return; // Staleness needs the sources' data keys; the report already says decrypt was skipped.
+    }
+    let quiet = Ctx {
+        printer: crate::output::Printer::new(true, 0, false, true),
+        sops_config: ctx.sops_config.clone(),
+        config: ctx.config.clone(),
+    };
+    let args = crate::cli::ResealArgs {
+        cluster: Some(cluster.name.clone()),
+        cert: None,
+        check: true,
+        prune: false,
+        force: false,
+        allow_expired: true,
+    };
+    match super::reseal::reseal_cluster(&quiet, cfg, cluster, &args, ids) {
+        Ok(res) => {
+            for s in res.stale {
+                let (file, msg) = s.split_once(": ").unwrap_or((&s, "stale"));
+                report.findings.push(Finding::error(
+                    file,
+                    "generated.stale",
+                    format!(
+                        "{msg}: run `overworld-secrets reseal --cluster {}`",
+                        cluster.name
+                    ),
+                ));
+            }
+        }
+        Err(e) => report.findings.push(Finding::error(
+            rel(&cluster.sources),
+            "generated.unchecked",
+            format!(
+                "cluster {}: cannot check the SealedSecrets: {e}",
+                cluster.name
+            ),
+        )),
+    }
 }

@@ -221,7 +221,7 @@ fn seal_all(
     Ok(fresh)
 }
 
-fn reseal_cluster(
+pub fn reseal_cluster(
     ctx: &Ctx,
     config: &Config,
     cluster: &Cluster,
