@@ -1228,6 +1228,30 @@ mod tests {
         }
     }
 
+    /// Places where tools/seal.py (PyYAML-based) differs from go-yaml v2 and we follow go-yaml:
+    /// `resolve()` keeps a string when `ParseFloat` overflows and when a `T` time has no zone
+    /// (layout `2006-1-2T15:4:5.999999999Z07:00` needs one); libyaml's `is_break` includes `\r`
+    /// (a key with one is not simple) and writes no indentation after a trailing break inside
+    /// single quotes.
+    #[test]
+    fn go_yaml_specifics_beyond_the_reference_renderer() {
+        assert_eq!(y(serde_json::json!({"k": "1e999"})), "k: 1e999\n");
+        assert_eq!(
+            y(serde_json::json!({"k": "2001-12-14T21:59:43"})),
+            "k: 2001-12-14T21:59:43\n"
+        );
+        assert_eq!(
+            y(serde_json::json!({"k": "2001-12-14T21:59:43Z"})),
+            "k: \"2001-12-14T21:59:43Z\"\n"
+        );
+        assert_eq!(
+            y(serde_json::json!({"k": "2001-12-14 1:2:3.5"})),
+            "k: \"2001-12-14 1:2:3.5\"\n"
+        );
+        assert_eq!(y(serde_json::json!({"a\rb": 1})), "? \"a\\rb\"\n: 1\n");
+        assert_eq!(y(serde_json::json!({"k": "\u{2028}"})), "k: '\u{2028}'\n");
+    }
+
     #[test]
     fn structure_and_scalars() {
         let v = serde_json::json!({
