@@ -431,6 +431,25 @@ mod tests {
         assert_eq!(go_std_b64decode("").unwrap(), b"");
     }
 
+    /// Manual timing, not a benchmark (SEALED-SECRETS.md §10 has the reference numbers).
+    #[test]
+    #[ignore = "manual timing: cargo test --release --lib sealed::crypto::tests::seal_rate -- --ignored --nocapture"]
+    fn seal_rate() {
+        let c = cert("TEST-ONLY-sealing-cert.pem");
+        let n = 3000;
+        let start = std::time::Instant::now();
+        for i in 0..n {
+            let v = format!("value-{i:026}");
+            std::hint::black_box(seal_value(c.public_key(), b"ns/name", v.as_bytes()).unwrap());
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "RSA-{}: {n} values in {secs:.3}s = {:.0} values/s (one thread)",
+            c.key_bits(),
+            n as f64 / secs
+        );
+    }
+
     #[test]
     fn sealing_key_is_send_sync_and_cheap() {
         fn assert_send_sync<T: Send + Sync + Clone>() {}

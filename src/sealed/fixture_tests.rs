@@ -584,6 +584,36 @@ fn input_errors_name_the_field_never_the_value() {
 }
 
 #[test]
+fn merge_into_keeps_the_target_identity_and_adds_items() {
+    let ks = keys("TEST-ONLY-sealing-key.pem");
+    let c = cert("TEST-ONLY-sealing-cert.pem");
+    let mut target =
+        parse_sealed_secrets(&read("cases/01-strict-opaque.sealed.yaml")).unwrap()[0].clone();
+    // Input named and namespaced differently: name/namespace are forced from the target.
+    let input = manifest(
+        "kind: Secret\nmetadata: {name: other, labels: {extra: l}}\nstringData: {api_key: new-value, password: changed}\n",
+    );
+    let opts = target.merge_options(&BuildOptions::default());
+    let update = SealedSecret::seal(&input, &opts, c.public_key()).unwrap();
+    target.merge_from(&update).unwrap();
+    assert_eq!(target.name, "db-credentials");
+    assert_eq!(target.template.metadata.labels["extra"], "l");
+    let opened = unseal(&target, &ks, None).unwrap();
+    assert_eq!(opened.data["api_key"].expose(), b"new-value");
+    assert_eq!(opened.data["password"].expose(), b"changed");
+    assert_eq!(opened.data["username"].expose(), b"app_user");
+
+    let cw_input = manifest(
+        "kind: Secret\nmetadata: {name: x, annotations: {sealedsecrets.bitnami.com/cluster-wide: 'true'}}\nstringData: {k: v}\n",
+    );
+    let cw = SealedSecret::seal(&cw_input, &opts, c.public_key()).unwrap();
+    assert!(matches!(
+        target.merge_from(&cw),
+        Err(ObjectError::MergeScopeMismatch { .. })
+    ));
+}
+
+#[test]
 fn fixture_root_exists() {
     assert!(fixture_root().join("fixtures.json").exists());
     let _ = own_fixture("README.md");

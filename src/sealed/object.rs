@@ -97,6 +97,13 @@ pub enum ObjectError {
     Seal { key: String, message: String },
     #[error("sealed items do not match the secret's items (item {key:?})")]
     ItemMismatch { key: String },
+    /// kubeseal would merge silently and leave items the controller cannot open (§4.7, #285).
+    #[error("cannot merge: the new items are sealed with scope {update} but the target SealedSecret {name:?} has scope {target}")]
+    MergeScopeMismatch {
+        name: String,
+        target: Scope,
+        update: Scope,
+    },
 }
 
 /// Errors from [`unseal`]: the controller's texts (§3.1).
@@ -513,6 +520,41 @@ impl SealedSecret {
         Self::build(m, opts, |item| {
             super::crypto::seal_value_b64(key, item.label, item.plaintext.expose())
         })
+    }
+
+    /// `--merge-into`: the options to seal a Secret destined for this object — name and
+    /// namespace forced from it (§4.7), everything else from `base`.
+    pub fn merge_options(&self, base: &BuildOptions) -> BuildOptions {
+        BuildOptions {
+            force_name: Some(self.name.clone()),
+            force_namespace: self.namespace.clone().filter(|n| !n.is_empty()),
+            ..base.clone()
+        }
+    }
+
+    /// `--merge-into`: copies the new `encryptedData` items and template labels/annotations of
+    /// `update` (built with [`SealedSecret::merge_options`]) into this object; its top-level
+    /// metadata is kept (§4.7). Unlike kubeseal this refuses a scope mismatch (items would not
+    /// decrypt) and does not panic on a template without labels/annotations.
+    pub fn merge_from(&mut self, update: &SealedSecret) -> Result<(), ObjectError> {
+        if update.scope() != self.scope() {
+            return Err(ObjectError::MergeScopeMismatch {
+                name: self.name.clone(),
+                target: self.scope(),
+                update: update.scope(),
+            });
+        }
+        for (k, v) in &update.encrypted_data {
+            self.encrypted_data.insert(k.clone(), v.clone());
+        }
+        let (meta, new) = (&mut self.template.metadata, &update.template.metadata);
+        for (k, v) in &new.annotations {
+            meta.annotations.insert(k.clone(), v.clone());
+        }
+        for (k, v) in &new.labels {
+            meta.labels.insert(k.clone(), v.clone());
+        }
+        Ok(())
     }
 
     /// The scope the controller will use: from the top-level annotations (§2).
