@@ -1,1 +1,4 @@
-mod placeholder { #[test] fn builds() {} }
+mod placeholder {
+    #[test]
+    fn builds() {}
+}

@@ -89,7 +89,9 @@ impl Node {
 
 impl Mapping {
     pub fn new() -> Self {
-        Mapping { entries: Vec::new() }
+        Mapping {
+            entries: Vec::new(),
+        }
     }
     /// First value stored under `key` (comments skipped).
     pub fn get(&self, key: &str) -> Option<&Node> {

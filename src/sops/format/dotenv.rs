@@ -4,9 +4,13 @@ use super::FormatError;
 use crate::sops::tree::Tree;
 
 pub fn parse(_input: &[u8]) -> Result<Tree, FormatError> {
-    Err(FormatError::Unsupported("the dotenv store is not implemented yet".into()))
+    Err(FormatError::Unsupported(
+        "the dotenv store is not implemented yet".into(),
+    ))
 }
 
 pub fn emit(_tree: &Tree) -> Result<Vec<u8>, FormatError> {
-    Err(FormatError::Emit("the dotenv store is not implemented yet".into()))
+    Err(FormatError::Emit(
+        "the dotenv store is not implemented yet".into(),
+    ))
 }

@@ -88,7 +88,10 @@ impl Default for EmitOptions {
 pub enum FormatError {
     /// Malformed input (`Error unmarshalling file: …`, sops exit 2).
     #[error("{message}{}", line.map(|l| format!(" (line {l})")).unwrap_or_default())]
-    Syntax { message: String, line: Option<usize> },
+    Syntax {
+        message: String,
+        line: Option<usize>,
+    },
     /// The file holds no document at all (sops exit 92).
     #[error("File cannot be completely empty, it must contain at least one document")]
     Empty,
