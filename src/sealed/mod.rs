@@ -6,6 +6,13 @@
 //! again with backed-up keys. It must never reach the network or a cluster (callers hand it the
 //! certificate and keys), never print a plaintext value in an error or `Debug`, and never encrypt
 //! deterministically from public inputs (§1.4).
+//!
+//! Typical flow (kubeseal `--cert c.pem -o yaml`):
+//! `SealingCert::from_pem` → `check_not_expired(now)` → `parse_secrets(text)` →
+//! `SealedSecret::seal(&manifest, &BuildOptions { .. }, cert.public_key())` (or
+//! `SealedSecret::prepare` + own sealing + `PreparedSeal::finish` to reuse unchanged ciphertexts
+//! or seal in parallel) → `to_kubeseal_yaml(&[..])`. Reading back: `parse_sealed_secrets`,
+//! `unseal(&ss, &UnsealingKeys::load(..)?, None)`.
 
 pub mod cert;
 pub mod crypto;
@@ -23,7 +30,7 @@ pub use object::{
     unseal, BuildOptions, ItemToSeal, KubesealCompat, ObjectError, PreparedSeal, SealedSecret,
     SecretManifest, SecretTemplate, TemplateMetadata, UnsealError, UnsealedSecret,
 };
-pub use scope::Scope;
+pub use scope::{RawLabelError, Scope};
 
 #[cfg(test)]
 mod fixture_tests;
