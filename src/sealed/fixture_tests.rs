@@ -614,6 +614,32 @@ fn merge_into_keeps_the_target_identity_and_adds_items() {
 }
 
 #[test]
+fn deprecated_v1_spec_data_is_unsealed() {
+    // §3.2 step 7: the whole Secret JSON sealed as one blob with the object's label.
+    let c = cert("TEST-ONLY-sealing-cert.pem");
+    let inner = r#"{"metadata":{"labels":{"a":"b"}},"type":"Opaque","data":{"k":"dg=="}}"#;
+    let blob = seal_value_b64(c.public_key(), b"ns/old", inner.as_bytes()).unwrap();
+    let doc = serde_json::json!({
+        "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+        "metadata": {"name": "old", "namespace": "ns"},
+        "spec": {"data": blob},
+    });
+    let mut ss = SealedSecret::from_json(doc).unwrap();
+    let got = unseal(&ss, &keys("TEST-ONLY-sealing-key.pem"), None).unwrap();
+    assert_eq!(got.data["k"].expose(), b"v");
+    assert_eq!(got.metadata.labels["a"], "b");
+    assert_eq!(got.type_.as_deref(), Some("Opaque"));
+    ss.encrypted_data.insert("x".into(), "AgA=".into());
+    assert!(matches!(
+        unseal(&ss, &keys("TEST-ONLY-sealing-key.pem"), None),
+        Err(UnsealError::BothFormats)
+    ));
+    assert!(
+        SealedSecret::from_json(serde_json::json!({"apiVersion": "v1", "kind": "Secret"})).is_err()
+    );
+}
+
+#[test]
 fn fixture_root_exists() {
     assert!(fixture_root().join("fixtures.json").exists());
     let _ = own_fixture("README.md");
