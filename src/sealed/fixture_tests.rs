@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use super::test_support::{fixture, fixture_root, oracle_python, oracle_script, own_fixture};
+use super::test_support::{
+    fixture, fixture_root, oracle_python, oracle_script, own_fixture, reference_tools_dir,
+};
 use super::*;
 use crate::secret::SecretBytes;
 
@@ -817,7 +819,12 @@ fn yaml_renderer_agrees_with_the_reference_renderer() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("objs.json");
     std::fs::write(&input, serde_json::to_string(&objs).unwrap()).unwrap();
-    let tools = oracle_script().parent().unwrap().to_path_buf();
+    let tools = reference_tools_dir();
+    assert!(
+        tools.join("seal.py").exists(),
+        "reference renderer seal.py not found in {} — run the test setup script",
+        tools.display()
+    );
     let out = Command::new(oracle_python())
         .arg("-c")
         .arg(

@@ -69,6 +69,11 @@ pub(crate) mod test_support {
         ))
     }
 
+    /// Directory holding `seal.py`, the reference sealer/renderer (to be switched with the oracle).
+    pub fn reference_tools_dir() -> PathBuf {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/tools"))
+    }
+
     /// Python with `cryptography` + `pyyaml`: `$OVERWORLD_ORACLE_PYTHON`, else
     /// `target/oracles/bin/python`. Missing → the test fails (never skips).
     pub fn oracle_python() -> PathBuf {
