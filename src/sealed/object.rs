@@ -1038,3 +1038,49 @@ fn string_list(v: &serde_json::Value, path: &str) -> Result<Vec<String>, ObjectE
         _ => Err(wrong(path, "a list of strings")),
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Whatever is wrong with a value, the error never quotes it (STYLE.md "Secrets in
+        /// memory"); valid base64 decodes to the same bytes.
+        #[test]
+        fn errors_never_quote_values(
+            field in prop_oneof![Just("data"), Just("stringData"), Just("metadata")],
+            body in "[A-Za-z0-9+/=_ -]{0,16}",
+            as_number in any::<bool>(),
+        ) {
+            let marker = format!("SECRETMARK{body}");
+            let value = if as_number { serde_json::json!(12345.678) } else { serde_json::json!(marker) };
+            let doc = serde_json::json!({
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "n", "namespace": "ns"},
+                field: {"item": value},
+            });
+            match SecretManifest::from_json(doc) {
+                Ok(m) => {
+                    if field == "stringData" {
+                        prop_assert_eq!(m.string_data["item"].expose(), marker.as_bytes());
+                    }
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    prop_assert!(!text.contains("SECRETMARK") && !text.contains("12345"), "{}", text);
+                }
+            }
+        }
+
+        #[test]
+        fn base64_data_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            let doc = serde_json::json!({"metadata": {"name": "n"}, "data": {"k": b64}});
+            let m = SecretManifest::from_json(doc).unwrap();
+            prop_assert_eq!(m.data["k"].expose(), &bytes[..]);
+        }
+    }
+}
