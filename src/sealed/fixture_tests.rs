@@ -591,6 +591,15 @@ fn merge_into_keeps_the_target_identity_and_adds_items() {
     let c = cert("TEST-ONLY-sealing-cert.pem");
     let mut target =
         parse_sealed_secrets(&read("cases/01-strict-opaque.sealed.yaml")).unwrap()[0].clone();
+    // The fixture is exactly what we build from its input, ciphertexts aside.
+    let fresh = SealedSecret::seal(
+        &secrets("cases/01-strict-opaque.secret.yaml")[0],
+        &BuildOptions::default(),
+        c.public_key(),
+    )
+    .unwrap();
+    assert!(fresh.same_except_ciphertexts(&target));
+    assert_ne!(fresh, target);
     // Input named and namespaced differently: name/namespace are forced from the target.
     let input = manifest(
         "kind: Secret\nmetadata: {name: other, labels: {extra: l}}\nstringData: {api_key: new-value, password: changed}\n",
@@ -598,6 +607,7 @@ fn merge_into_keeps_the_target_identity_and_adds_items() {
     let opts = target.merge_options(&BuildOptions::default());
     let update = SealedSecret::seal(&input, &opts, c.public_key()).unwrap();
     target.merge_from(&update).unwrap();
+    assert!(!fresh.same_except_ciphertexts(&target));
     assert_eq!(target.name, "db-credentials");
     assert_eq!(target.template.metadata.labels["extra"], "l");
     let opened = unseal(&target, &ks, None).unwrap();

@@ -557,6 +557,20 @@ impl SealedSecret {
         Ok(())
     }
 
+    /// True when both objects are identical apart from the ciphertext *values* (same item keys,
+    /// metadata, template, scope, output shape): what reseal checks before deciding that an
+    /// existing file needs no rewrite.
+    pub fn same_except_ciphertexts(&self, other: &SealedSecret) -> bool {
+        let strip = |s: &SealedSecret| {
+            let mut c = s.clone();
+            for v in c.encrypted_data.values_mut() {
+                v.clear();
+            }
+            c
+        };
+        strip(self) == strip(other)
+    }
+
     /// The scope the controller will use: from the top-level annotations (§2).
     pub fn scope(&self) -> Scope {
         Scope::from_annotations(&self.annotations)
