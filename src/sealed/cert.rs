@@ -6,7 +6,6 @@
 //! sealing, and it never touches the network: callers hand it the PEM bytes.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -145,9 +144,6 @@ impl SealingCert {
         )
     }
 }
-
-/// Shared handle type for callers that keep a cert across threads.
-pub type SharedCert = Arc<SealingCert>;
 
 fn to_chrono(t: x509_cert::time::Time) -> DateTime<Utc> {
     let d = t.to_unix_duration();
