@@ -6,7 +6,6 @@
 //! sealing, and it never touches the network: callers hand it the PEM bytes.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -146,9 +145,6 @@ impl SealingCert {
     }
 }
 
-/// Shared handle type for callers that keep a cert across threads.
-pub type SharedCert = Arc<SealingCert>;
-
 fn to_chrono(t: x509_cert::time::Time) -> DateTime<Utc> {
     let d = t.to_unix_duration();
     DateTime::<Utc>::from_timestamp(d.as_secs() as i64, d.subsec_nanos()).unwrap_or_default()
@@ -249,7 +245,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sealed::test_support::fixture;
+    use crate::sealed::test_support::{fixture, own_fixture};
     use chrono::TimeZone;
 
     fn load(name: &str) -> SealingCert {
@@ -321,6 +317,18 @@ mod tests {
         let before = c.not_after() - chrono::Duration::seconds(1);
         assert!(c.check_not_expired(before).is_ok());
         assert!(!load("TEST-ONLY-sealing-cert.pem").is_expired(now));
+    }
+
+    #[test]
+    fn non_rsa_certificate_is_refused_like_kubeseal() {
+        let pem = std::fs::read(own_fixture("TEST-ONLY-ecdsa-cert.pem")).unwrap();
+        let err = SealingCert::from_pem(&pem).unwrap_err();
+        assert!(matches!(err, CertError::NotRsa(_)));
+        assert!(
+            err.to_string()
+                .starts_with("expected RSA public key but found an ECDSA public key"),
+            "{err}"
+        );
     }
 
     #[test]

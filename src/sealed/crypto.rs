@@ -115,15 +115,14 @@ fn seal_with_session_key(
     let aes = LessSafeKey::new(
         UnboundKey::new(&AES_256_GCM, session_key.expose()).map_err(|_| CryptoError::AesEncrypt)?,
     );
-    // The value is copied into the output buffer and encrypted in place, so no extra plaintext
-    // copy is left behind.
-    let start = out.len();
-    out.extend_from_slice(plaintext);
-    let mut body = out.split_off(start);
+    // Sized for the tag up front so the buffer holding the plaintext is never reallocated
+    // (a reallocation would free an unwiped copy); wiped on drop, also on the error path.
+    let mut body = Zeroizing::new(Vec::with_capacity(plaintext.len() + AES_256_GCM.tag_len()));
+    body.extend_from_slice(plaintext);
     aes.seal_in_place_append_tag(
         Nonce::assume_unique_for_key([0u8; 12]),
         Aad::empty(),
-        &mut body,
+        &mut *body,
     )
     .map_err(|_| CryptoError::AesEncrypt)?;
     out.extend_from_slice(&body);
@@ -134,7 +133,8 @@ fn seal_with_session_key(
 /// be the standard alphabet with correct padding. The error carries the byte offset (as Go's
 /// `CorruptInputError`), never the content.
 pub fn go_std_b64decode(s: &str) -> Result<Vec<u8>, CryptoError> {
-    let mut cleaned = Vec::with_capacity(s.len());
+    // The input may be a base64-encoded secret value: keep the working copy wiped.
+    let mut cleaned = Zeroizing::new(Vec::with_capacity(s.len()));
     let mut positions = Vec::with_capacity(s.len());
     for (i, b) in s.bytes().enumerate() {
         if b == b'\r' || b == b'\n' {
@@ -162,7 +162,7 @@ pub fn go_std_b64decode(s: &str) -> Result<Vec<u8>, CryptoError> {
         return Err(bad(cleaned.len()));
     }
     base64::engine::general_purpose::STANDARD
-        .decode(&cleaned)
+        .decode(&*cleaned)
         .map_err(|e| match e {
             base64::DecodeError::InvalidByte(j, _)
             | base64::DecodeError::InvalidLastSymbol(j, _) => bad(j),
@@ -429,6 +429,25 @@ mod tests {
         assert!(go_std_b64decode("a=Gk").is_err());
         assert!(go_std_b64decode("aGk=aGk=").is_err());
         assert_eq!(go_std_b64decode("").unwrap(), b"");
+    }
+
+    /// Manual timing, not a benchmark (SEALED-SECRETS.md §10 has the reference numbers).
+    #[test]
+    #[ignore = "manual timing: cargo test --release --lib sealed::crypto::tests::seal_rate -- --ignored --nocapture"]
+    fn seal_rate() {
+        let c = cert("TEST-ONLY-sealing-cert.pem");
+        let n = 3000;
+        let start = std::time::Instant::now();
+        for i in 0..n {
+            let v = format!("value-{i:026}");
+            std::hint::black_box(seal_value(c.public_key(), b"ns/name", v.as_bytes()).unwrap());
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "RSA-{}: {n} values in {secs:.3}s = {:.0} values/s (one thread)",
+            c.key_bits(),
+            n as f64 / secs
+        );
     }
 
     #[test]

@@ -6,6 +6,13 @@
 //! again with backed-up keys. It must never reach the network or a cluster (callers hand it the
 //! certificate and keys), never print a plaintext value in an error or `Debug`, and never encrypt
 //! deterministically from public inputs (§1.4).
+//!
+//! Typical flow (kubeseal `--cert c.pem -o yaml`):
+//! `SealingCert::from_pem` → `check_not_expired(now)` → `parse_secrets(text)` →
+//! `SealedSecret::seal(&manifest, &BuildOptions { .. }, cert.public_key())` (or
+//! `SealedSecret::prepare` + own sealing + `PreparedSeal::finish` to reuse unchanged ciphertexts
+//! or seal in parallel) → `to_kubeseal_yaml(&[..])`. Reading back: `parse_sealed_secrets`,
+//! `unseal(&ss, &UnsealingKeys::load(..)?, None)`.
 
 pub mod cert;
 pub mod crypto;
@@ -23,7 +30,7 @@ pub use object::{
     unseal, BuildOptions, ItemToSeal, KubesealCompat, ObjectError, PreparedSeal, SealedSecret,
     SecretManifest, SecretTemplate, TemplateMetadata, UnsealError, UnsealedSecret,
 };
-pub use scope::Scope;
+pub use scope::{RawLabelError, Scope};
 
 #[cfg(test)]
 mod fixture_tests;
@@ -32,12 +39,12 @@ mod fixture_tests;
 pub(crate) mod test_support {
     use std::path::PathBuf;
 
-    /// The one place that says where the shared sealed-secrets fixtures live (to be switched to
-    /// `tests/fixtures/sealed/` once they are copied into the project).
+    /// The one place that says where the sealed-secrets fixtures live (copied from the shared set,
+    /// see tests/fixtures/sealed/README.md).
     pub fn fixture_root() -> PathBuf {
         PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/sealed"
+            "/tests/fixtures/sealed"
         ))
     }
 
@@ -54,12 +61,17 @@ pub(crate) mod test_support {
         .join(rel)
     }
 
-    /// The independent unseal oracle (to be switched to `tests/oracles/unseal.py`).
+    /// The independent unseal oracle.
     pub fn oracle_script() -> PathBuf {
         PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/tools/unseal.py"
+            "/tests/oracles/unseal.py"
         ))
+    }
+
+    /// Directory holding `seal.py`, the reference sealer/renderer.
+    pub fn reference_tools_dir() -> PathBuf {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracles"))
     }
 
     /// Python with `cryptography` + `pyyaml`: `$OVERWORLD_ORACLE_PYTHON`, else

@@ -97,6 +97,13 @@ pub enum ObjectError {
     Seal { key: String, message: String },
     #[error("sealed items do not match the secret's items (item {key:?})")]
     ItemMismatch { key: String },
+    /// kubeseal would merge silently and leave items the controller cannot open (§4.7, #285).
+    #[error("cannot merge: the new items are sealed with scope {update} but the target SealedSecret {name:?} has scope {target}")]
+    MergeScopeMismatch {
+        name: String,
+        target: Scope,
+        update: Scope,
+    },
 }
 
 /// Errors from [`unseal`]: the controller's texts (§3.1).
@@ -513,6 +520,55 @@ impl SealedSecret {
         Self::build(m, opts, |item| {
             super::crypto::seal_value_b64(key, item.label, item.plaintext.expose())
         })
+    }
+
+    /// `--merge-into`: the options to seal a Secret destined for this object — name and
+    /// namespace forced from it (§4.7), everything else from `base`.
+    pub fn merge_options(&self, base: &BuildOptions) -> BuildOptions {
+        BuildOptions {
+            force_name: Some(self.name.clone()),
+            force_namespace: self.namespace.clone().filter(|n| !n.is_empty()),
+            ..base.clone()
+        }
+    }
+
+    /// `--merge-into`: copies the new `encryptedData` items and template labels/annotations of
+    /// `update` (built with [`SealedSecret::merge_options`]) into this object; its top-level
+    /// metadata is kept (§4.7). Unlike kubeseal this refuses a scope mismatch (items would not
+    /// decrypt) and does not panic on a template without labels/annotations.
+    pub fn merge_from(&mut self, update: &SealedSecret) -> Result<(), ObjectError> {
+        if update.scope() != self.scope() {
+            return Err(ObjectError::MergeScopeMismatch {
+                name: self.name.clone(),
+                target: self.scope(),
+                update: update.scope(),
+            });
+        }
+        for (k, v) in &update.encrypted_data {
+            self.encrypted_data.insert(k.clone(), v.clone());
+        }
+        let (meta, new) = (&mut self.template.metadata, &update.template.metadata);
+        for (k, v) in &new.annotations {
+            meta.annotations.insert(k.clone(), v.clone());
+        }
+        for (k, v) in &new.labels {
+            meta.labels.insert(k.clone(), v.clone());
+        }
+        Ok(())
+    }
+
+    /// True when both objects are identical apart from the ciphertext *values* (same item keys,
+    /// metadata, template, scope, output shape): what reseal checks before deciding that an
+    /// existing file needs no rewrite.
+    pub fn same_except_ciphertexts(&self, other: &SealedSecret) -> bool {
+        let strip = |s: &SealedSecret| {
+            let mut c = s.clone();
+            for v in c.encrypted_data.values_mut() {
+                v.clear();
+            }
+            c
+        };
+        strip(self) == strip(other)
     }
 
     /// The scope the controller will use: from the top-level annotations (§2).
@@ -994,5 +1050,51 @@ fn string_list(v: &serde_json::Value, path: &str) -> Result<Vec<String>, ObjectE
             })
             .collect(),
         _ => Err(wrong(path, "a list of strings")),
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Whatever is wrong with a value, the error never quotes it (STYLE.md "Secrets in
+        /// memory"); valid base64 decodes to the same bytes.
+        #[test]
+        fn errors_never_quote_values(
+            field in prop_oneof![Just("data"), Just("stringData"), Just("metadata")],
+            body in "[A-Za-z0-9+/=_ -]{0,16}",
+            as_number in any::<bool>(),
+        ) {
+            let marker = format!("SECRETMARK{body}");
+            let value = if as_number { serde_json::json!(12345.678) } else { serde_json::json!(marker) };
+            let doc = serde_json::json!({
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "n", "namespace": "ns"},
+                field: {"item": value},
+            });
+            match SecretManifest::from_json(doc) {
+                Ok(m) => {
+                    if field == "stringData" {
+                        prop_assert_eq!(m.string_data["item"].expose(), marker.as_bytes());
+                    }
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    prop_assert!(!text.contains("SECRETMARK") && !text.contains("12345"), "{}", text);
+                }
+            }
+        }
+
+        #[test]
+        fn base64_data_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            let doc = serde_json::json!({"metadata": {"name": "n"}, "data": {"k": b64}});
+            let m = SecretManifest::from_json(doc).unwrap();
+            prop_assert_eq!(m.data["k"].expose(), &bytes[..]);
+        }
     }
 }

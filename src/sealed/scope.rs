@@ -32,6 +32,15 @@ pub enum Scope {
 #[error("invalid scope {0:?}: expected strict, namespace-wide or cluster-wide")]
 pub struct ScopeParseError(String);
 
+/// kubeseal `--raw` argument errors (§4.7), with kubeseal's texts.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RawLabelError {
+    #[error("must provide the --namespace flag with --raw and --scope {0}")]
+    MissingNamespace(Scope),
+    #[error("must provide the --name flag with --raw and --scope {0}")]
+    MissingName(Scope),
+}
+
 impl Scope {
     /// The scope declared by annotations (§2): value must be exactly `"true"`; if both are set,
     /// cluster-wide wins.
@@ -52,6 +61,23 @@ impl Scope {
             Scope::Strict => format!("{namespace}/{name}").into_bytes(),
             Scope::NamespaceWide => namespace.as_bytes().to_vec(),
             Scope::ClusterWide => Vec::new(),
+        }
+    }
+
+    /// The label for `kubeseal --raw` (§4.7): strict needs a namespace and a name,
+    /// namespace-wide a namespace, cluster-wide nothing.
+    pub fn raw_label(
+        self,
+        namespace: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<Vec<u8>, RawLabelError> {
+        let ns = namespace.filter(|n| !n.is_empty());
+        let name = name.filter(|n| !n.is_empty());
+        match self {
+            Scope::ClusterWide => Ok(Vec::new()),
+            _ if ns.is_none() => Err(RawLabelError::MissingNamespace(self)),
+            Scope::Strict if name.is_none() => Err(RawLabelError::MissingName(self)),
+            _ => Ok(self.label(ns.unwrap_or(""), name.unwrap_or(""))),
         }
     }
 
@@ -144,6 +170,33 @@ mod tests {
         assert_eq!(Scope::NamespaceWide.label("apps", "db"), b"apps");
         assert_eq!(Scope::ClusterWide.label("apps", "db"), b"");
         assert_eq!(Scope::Strict.label("ns", "ü"), "ns/ü".as_bytes());
+    }
+
+    #[test]
+    fn raw_mode_labels_and_errors() {
+        assert_eq!(
+            Scope::Strict.raw_label(Some("a"), Some("b")).unwrap(),
+            b"a/b"
+        );
+        assert_eq!(
+            Scope::NamespaceWide.raw_label(Some("a"), None).unwrap(),
+            b"a"
+        );
+        assert_eq!(Scope::ClusterWide.raw_label(None, None).unwrap(), b"");
+        assert_eq!(
+            Scope::Strict
+                .raw_label(Some("a"), None)
+                .unwrap_err()
+                .to_string(),
+            "must provide the --name flag with --raw and --scope strict"
+        );
+        assert_eq!(
+            Scope::NamespaceWide
+                .raw_label(Some(""), Some("b"))
+                .unwrap_err()
+                .to_string(),
+            "must provide the --namespace flag with --raw and --scope namespace-wide"
+        );
     }
 
     #[test]
