@@ -9,7 +9,6 @@ use super::FormatError;
 use crate::secret::SecretBytes;
 use crate::sops::tree::{Entry, Mapping, Node, Scalar, Tree};
 
-<<<<<<< HEAD
 /// The whole input as `{data: <bytes>}`; empty input gives `data: ""` (SOPS.md §8.6).
 pub fn parse(input: &[u8]) -> Result<Tree, FormatError> {
     let mut doc = Mapping::new();
@@ -112,16 +111,4 @@ mod tests {
             prop_assert_eq!(emit(&parse(&once).unwrap()).unwrap(), once);
         }
     }
-=======
-pub fn parse(_input: &[u8]) -> Result<Tree, FormatError> {
-    Err(FormatError::Unsupported(
-        "the binary store is not implemented yet".into(),
-    ))
-}
-
-pub fn emit(_tree: &Tree) -> Result<Vec<u8>, FormatError> {
-    Err(FormatError::Emit(
-        "the binary store is not implemented yet".into(),
-    ))
->>>>>>> h-sealed
 }

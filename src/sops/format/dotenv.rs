@@ -15,7 +15,6 @@ use super::FormatError;
 use crate::secret::SecretBytes;
 use crate::sops::tree::{Comment, Entry, Item, Mapping, Node, Scalar, Tree};
 
-<<<<<<< HEAD
 /// Parses dotenv bytes into one flat document (SOPS.md §8.4).
 pub fn parse(input: &[u8]) -> Result<Tree, FormatError> {
     let mut doc = Mapping::new();
@@ -351,16 +350,4 @@ mod tests {
             let _ = parse(&bytes);
         }
     }
-=======
-pub fn parse(_input: &[u8]) -> Result<Tree, FormatError> {
-    Err(FormatError::Unsupported(
-        "the dotenv store is not implemented yet".into(),
-    ))
-}
-
-pub fn emit(_tree: &Tree) -> Result<Vec<u8>, FormatError> {
-    Err(FormatError::Emit(
-        "the dotenv store is not implemented yet".into(),
-    ))
->>>>>>> h-sealed
 }

@@ -18,7 +18,6 @@ use crate::secret::SecretBytes;
 use crate::sops::tree::{Comment, Entry, Mapping, Node, Scalar, Tree};
 use zeroize::Zeroizing;
 
-<<<<<<< HEAD
 /// go-ini's name for keys that come before any section header.
 const DEFAULT_SECTION: &str = "DEFAULT";
 /// go-ini's default `KeyValueDelimiters`.
@@ -699,16 +698,4 @@ mod tests {
             let _ = parse(&bytes);
         }
     }
-=======
-pub fn parse(_input: &[u8]) -> Result<Tree, FormatError> {
-    Err(FormatError::Unsupported(
-        "the ini store is not implemented yet".into(),
-    ))
-}
-
-pub fn emit(_tree: &Tree) -> Result<Vec<u8>, FormatError> {
-    Err(FormatError::Emit(
-        "the ini store is not implemented yet".into(),
-    ))
->>>>>>> h-sealed
 }

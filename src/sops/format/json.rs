@@ -16,7 +16,6 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 use zeroize::Zeroizing;
 
-<<<<<<< HEAD
 /// Parses a JSON document whose top level is an object (SOPS.md §8.3).
 pub fn parse(input: &[u8]) -> Result<Tree, FormatError> {
     let clean = go_decode_prepass(input);
@@ -828,16 +827,4 @@ mod tests {
             let _ = parse(&bytes);
         }
     }
-=======
-pub fn parse(_input: &[u8]) -> Result<Tree, FormatError> {
-    Err(FormatError::Unsupported(
-        "the json store is not implemented yet".into(),
-    ))
-}
-
-pub fn emit(_tree: &Tree, _opts: &EmitOptions) -> Result<Vec<u8>, FormatError> {
-    Err(FormatError::Emit(
-        "the json store is not implemented yet".into(),
-    ))
->>>>>>> h-sealed
 }
