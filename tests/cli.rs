@@ -18,7 +18,8 @@ fn listed_subcommands(help: &str) -> Vec<String> {
         .skip_while(|l| l.trim_end() != "Commands:")
         .skip(1)
         .take_while(|l| !l.trim().is_empty())
-        .filter(|l| l.starts_with("  "))
+        // A command line starts at column 2; wrapped description lines are indented further.
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next())
         .filter(|name| *name != "help")
         .map(str::to_string)
