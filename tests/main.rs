@@ -10,4 +10,5 @@ mod crd_schemas;
 mod reseal;
 mod sops_contract;
 mod sops_interop;
+mod sops_proptest;
 mod util;
