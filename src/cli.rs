@@ -62,6 +62,14 @@ pub enum Command {
     Decrypt(DecryptArgs),
     /// Print {"encrypted":true} or {"encrypted":false} for a file (sops-compatible).
     Filestatus(FilestatusArgs),
+    /// Generate ExternalSecrets + the Infisical ClusterSecretStore from `workloads:`.
+    ///
+    /// Writes manifests/<cluster>/external-secrets/ (one file per workload, the store and a
+    /// kustomization.yaml) for every cluster with an `external_secrets:` block. Exit 1 with
+    /// --check when the committed files differ from what would be generated.
+    ///
+    /// Example: overworld-secrets external-secrets --cluster demo --check
+    ExternalSecrets(ExternalSecretsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: overworld-secrets completions bash > ~/.local/share/bash-completion/completions/overworld-secrets
@@ -151,4 +159,34 @@ pub struct FilestatusArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ExternalSecretsArgs {
+    /// Only this cluster (default: every cluster with an `external_secrets:` block).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// Write nothing; exit 1 if the files on disk differ from what would be generated.
+    #[arg(long)]
+    pub check: bool,
+    /// Use this overworld-secrets.yaml instead of searching from the working directory upward.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub action: Option<ExternalSecretsAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExternalSecretsAction {
+    /// Print the `workloads:` config equivalent to the ExternalSecrets in FOLDER (recursively).
+    ///
+    /// Example: overworld-secrets external-secrets import apps/ >> overworld-secrets.yaml
+    Import {
+        folder: PathBuf,
+        /// A ClusterSecretStore name that is the Infisical store (secretsPath /); repeatable.
+        /// Stores found in FOLDER and the config's stores are known already.
+        #[arg(long, value_name = "NAME")]
+        infisical_store: Vec<String>,
+    },
 }

@@ -2,6 +2,7 @@
 
 pub mod decrypt;
 pub mod encrypt;
+pub mod external_secrets;
 pub mod filestatus;
 pub mod meta;
 
@@ -53,6 +54,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Encrypt(a) => encrypt::run(&ctx, a),
         Command::Decrypt(a) => decrypt::run(&ctx, a),
         Command::Filestatus(a) => filestatus::run(&ctx, a),
+        Command::ExternalSecrets(a) => external_secrets::run(&ctx, a),
         Command::Completions { shell } => meta::completions(shell),
         Command::Man => meta::man(),
     }

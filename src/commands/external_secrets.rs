@@ -1,0 +1,110 @@
+//! `external-secrets [--cluster NAME] [--check]` and `external-secrets import FOLDER`: reads the
+//! config, calls `crate::external_secrets`, and writes (or compares) the output folders. Files are
+//! written only when their bytes change (`fsutil::write_if_changed`), so a re-run is a no-op; with
+//! `--check` nothing is written and stale output is exit 1. Never prints a secret value (there
+//! are none here: only key names and paths).
+
+use super::Ctx;
+use crate::cli::{ExternalSecretsAction, ExternalSecretsArgs};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::external_secrets::{self as eso, EsoError};
+
+fn usage(e: EsoError) -> Error {
+    Error::Usage(e.to_string())
+}
+
+fn load_config(explicit: Option<&std::path::Path>) -> Result<Config> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    Config::find(&cwd, explicit).map_err(|e| Error::Usage(e.to_string()))
+}
+
+pub fn run(ctx: &Ctx, a: ExternalSecretsArgs) -> Result<()> {
+    if let Some(ExternalSecretsAction::Import {
+        folder,
+        infisical_store,
+    }) = a.action
+    {
+        return import(ctx, a.config.as_deref(), &folder, infisical_store);
+    }
+    let config = load_config(a.config.as_deref())?;
+    let outputs = eso::generate(&config, a.cluster.as_deref()).map_err(usage)?;
+    if outputs.is_empty() {
+        ctx.printer
+            .warn("no cluster has an `external_secrets:` block; nothing to generate");
+        return Ok(());
+    }
+    let mut stale = Vec::new();
+    for out in &outputs {
+        let mut changed = 0;
+        for f in &out.files {
+            let rel = config.display_path(&f.path).into_owned();
+            if a.check {
+                match std::fs::read(&f.path) {
+                    Ok(old) if old == f.bytes => {}
+                    Ok(_) => stale.push(format!("{rel} differs")),
+                    Err(_) => stale.push(format!("{rel} is missing")),
+                }
+            } else if crate::fsutil::write_if_changed(&f.path, &f.bytes, None)? {
+                changed += 1;
+                ctx.printer.detail(&format!("wrote {rel}"));
+            }
+        }
+        for p in &out.stale {
+            let rel = config.display_path(p).into_owned();
+            if a.check {
+                stale.push(format!("{rel} is no longer generated"));
+            } else {
+                std::fs::remove_file(p).map_err(|e| Error::io(p, e))?;
+                changed += 1;
+                ctx.printer.detail(&format!("removed {rel}"));
+            }
+        }
+        if !a.check {
+            ctx.printer.info(&format!(
+                "cluster {}: {} file(s) in {}, {changed} changed",
+                out.cluster,
+                out.files.len(),
+                config.display_path(&out.dir)
+            ));
+        }
+    }
+    if a.check {
+        if !stale.is_empty() {
+            return Err(Error::Findings(format!(
+                "ExternalSecret manifests are out of date (run `overworld-secrets external-secrets`):\n  {}",
+                stale.join("\n  ")
+            )));
+        }
+        ctx.printer.info("ExternalSecret manifests are up to date");
+    }
+    Ok(())
+}
+
+fn import(
+    ctx: &Ctx,
+    explicit: Option<&std::path::Path>,
+    folder: &std::path::Path,
+    mut stores: Vec<String>,
+) -> Result<()> {
+    // The config's Infisical store names, when there is a config; import works without one.
+    if let Ok(config) = load_config(explicit) {
+        if let Ok(cs) = eso::config::clusters(&config) {
+            stores.extend(cs.into_iter().map(|c| c.store));
+        }
+    }
+    if stores.is_empty() {
+        stores.push(eso::config::DEFAULT_STORE.into());
+    }
+    stores.sort();
+    stores.dedup();
+    let docs = eso::read_folder(folder).map_err(usage)?;
+    let w = eso::workloads_from(&docs, &stores).map_err(usage)?;
+    let n = w.as_object().map(|m| m.len()).unwrap_or(0);
+    crate::output::stdout_write(eso::render_workloads(&w).as_bytes())?;
+    ctx.printer.info(&format!(
+        "imported {n} ExternalSecret(s) from {}",
+        folder.display()
+    ));
+    Ok(())
+}
