@@ -162,7 +162,6 @@ pub struct FilestatusArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
 pub struct ExternalSecretsArgs {
     /// Only this cluster (default: every cluster with an `external_secrets:` block).
     #[arg(long, value_name = "NAME")]

@@ -25,6 +25,11 @@ pub fn run(ctx: &Ctx, a: ExternalSecretsArgs) -> Result<()> {
         infisical_store,
     }) = a.action
     {
+        if a.check || a.cluster.is_some() {
+            return Err(Error::Usage(
+                "--check and --cluster apply to generation, not to `import`".into(),
+            ));
+        }
         return import(ctx, a.config.as_deref(), &folder, infisical_store);
     }
     let config = load_config(a.config.as_deref())?;

@@ -531,11 +531,17 @@ pub fn workloads(
             ));
         }
         out.push(Workload {
-            name,
             namespace: r.namespace,
             clusters: r.clusters,
             store: r.store,
-            target: r.target.unwrap_or_default(),
+            // Canonical form: a target named like the workload, or of type Opaque, is the same
+            // as an omitted one (and is how `import` prints it).
+            target: {
+                let mut t = r.target.unwrap_or_default();
+                t.name = t.name.filter(|n| *n != name);
+                t.secret_type = t.secret_type.filter(|ty| ty != "Opaque");
+                t
+            },
             refresh,
             // Controller defaults are not written (EXTERNAL-SECRETS.md §1, v2.9 note).
             creation_policy: r.creation_policy.filter(|p| p != "Owner"),
@@ -543,6 +549,7 @@ pub fn workloads(
             data: r.data,
             from: r.from,
             template: r.template,
+            name,
         });
     }
     Ok(out)

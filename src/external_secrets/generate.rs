@@ -265,7 +265,7 @@ fn external_secret(
         super::config::check_secret_key(secret_key).map_err(|m| format!("data: {m}"))?;
         if infisical {
             let key = r.key();
-            check_absolute(key)?;
+            check_absolute(key).map_err(|m| format!("data.{secret_key}: {m}"))?;
             if !seed.secrets.contains(key) {
                 if seed.folders.contains(key) {
                     return Err(format!(
@@ -297,7 +297,9 @@ fn external_secret(
     for f in &w.from {
         let path = f.path();
         let as_folder = if infisical {
-            check_absolute(path).or_else(|e| if path == "/" { Ok(()) } else { Err(e) })?;
+            check_absolute(path)
+                .or_else(|e| if path == "/" { Ok(()) } else { Err(e) })
+                .map_err(|m| format!("from: {m}"))?;
             if seed.folders.contains(path) {
                 if let Some(s) = seed.prefix_siblings(path).next() {
                     return Err(format!(
