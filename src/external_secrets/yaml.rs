@@ -104,7 +104,12 @@ fn write_map(out: &mut String, m: &serde_json::Map<String, Value>, indent: usize
             pad(out, indent);
         }
         first = false;
-        out.push_str(&scalar(k, indent));
+        // A key cannot be a block scalar; multi-line keys (never generated in practice) are quoted.
+        if k.contains('\n') {
+            out.push_str(&double_quoted(k));
+        } else {
+            out.push_str(&scalar(k, indent));
+        }
         out.push(':');
         write_value_after_key(out, v, indent);
     }
@@ -266,7 +271,14 @@ fn plain_allowed(s: &str) -> bool {
         return false;
     }
     // Flow indicators are fine in block context, but `, [ ] { }` keep things readable quoted.
-    s.chars().all(|c| !c.is_control() && c != '\u{feff}')
+    s.chars()
+        .all(|c| !needs_escape(c) && c != '\n' && c != '\t')
+}
+
+/// Characters that must be escaped: controls (tab and newline excepted where a style allows
+/// them), the BOM, and Unicode line/paragraph separators, which YAML 1.1 treats as line breaks.
+fn needs_escape(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}')
 }
 
 fn double_quoted(s: &str) -> String {
@@ -278,7 +290,7 @@ fn double_quoted(s: &str) -> String {
             '\n' => o.push_str("\\n"),
             '\t' => o.push_str("\\t"),
             '\r' => o.push_str("\\r"),
-            c if c.is_control() || c == '\u{feff}' => {
+            c if c.is_control() || needs_escape(c) => {
                 let n = c as u32;
                 if n <= 0xff {
                     o.push_str(&format!("\\x{n:02X}"));
@@ -295,7 +307,7 @@ fn double_quoted(s: &str) -> String {
 
 /// One string scalar. `indent` is where block-scalar content lines start.
 fn scalar(s: &str, indent: usize) -> String {
-    let printable = s.chars().all(|c| c == '\n' || !c.is_control());
+    let printable = s.chars().all(|c| !needs_escape(c) && c != '\t');
     if s.contains('\n') && printable && !s.starts_with('\n') && !s.lines().any(|l| l.ends_with(' '))
     {
         // Literal block: `|-` strips the missing final newline, `|` keeps exactly one.
@@ -431,6 +443,18 @@ spec:
                 json!({ "k": s, "l": [s] }),
                 "{s:?} rendered as {text:?}"
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// Any string (as a value, a key, and a sequence item) reads back as itself.
+        #[test]
+        fn rendered_strings_round_trip(s in "[ -~\\n\\t\\r\\x00-\\x1f\u{85}\u{a0}\u{2028}\u{feff}éµ]{0,12}") {
+            let v = json!({ "k": s.clone(), "l": [s.clone()], "m": { s.clone(): "v" } });
+            let text = render_yaml(&v);
+            let back: serde_json::Value = serde_yaml_ng::from_str(&text)
+                .map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{e}: {text:?}")))?;
+            proptest::prop_assert_eq!(back, v, "{:?}", text);
         }
     }
 }
