@@ -482,8 +482,15 @@ pub fn workloads(
         if let Some(cs) = &r.clusters {
             for c in cs {
                 if !known_clusters.contains(c) {
+                    let hint = known_clusters
+                        .iter()
+                        .map(|k| (strsim::levenshtein(c, k), k))
+                        .min()
+                        .filter(|(d, _)| *d <= 3)
+                        .map(|(_, k)| format!(" — did you mean {k:?}?"))
+                        .unwrap_or_default();
                     return Err(err(format!(
-                        "clusters: unknown cluster {c:?} (configured: {})",
+                        "clusters: unknown cluster {c:?} (configured: {}){hint}",
                         known_clusters.join(", ")
                     )));
                 }
