@@ -31,6 +31,7 @@ struct RawClusterEso {
     host: Option<String>,
     project: Option<String>,
     credentials: Option<RawCredentials>,
+    eso_version: Option<String>,
 }
 
 /// Where the store's universal-auth credentials live (INFISICAL.md §9: a ClusterSecretStore must
@@ -60,6 +61,35 @@ pub struct ClusterEso {
     /// Infisical project slug.
     pub project: String,
     pub credentials: Credentials,
+    /// The cluster's ESO release, when configured; gates features by version.
+    pub eso_version: Option<EsoVersion>,
+}
+
+/// An ESO release (`2.0.1`, `v0.17.0`), compared field by field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EsoVersion(pub u32, pub u32, pub u32);
+
+impl std::fmt::Display for EsoVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+impl EsoVersion {
+    /// Oldest release the generated manifests work on: `external-secrets.io/v1` is served from
+    /// v0.16.0 and absolute Infisical keys resolve from v0.17.0 (INFISICAL.md §9.1, §9.5).
+    pub const MIN: EsoVersion = EsoVersion(0, 17, 0);
+    /// `dataFrom.find.path` matches folders (not names) from v2.2.0 (INFISICAL.md §9.4).
+    pub const FIND_PATH_IS_FOLDER: EsoVersion = EsoVersion(2, 2, 0);
+    /// `creationPolicy: CreateOrMerge` (EXTERNAL-SECRETS.md §1).
+    pub const CREATE_OR_MERGE: EsoVersion = EsoVersion(2, 8, 0);
+
+    pub fn parse(s: &str) -> Option<EsoVersion> {
+        let t = s.strip_prefix('v').unwrap_or(s);
+        let mut it = t.split('.').map(|p| p.parse::<u32>().ok());
+        let v = EsoVersion(it.next()??, it.next()??, it.next().unwrap_or(Some(0))?);
+        it.next().is_none().then_some(v)
+    }
 }
 
 /// A store other than the cluster's Infisical store (e.g. a kubernetes-provider store that
@@ -396,6 +426,29 @@ pub fn clusters(config: &crate::config::Config) -> Result<Vec<ClusterEso>, EsoEr
         }
         check_dns_label(&r.environment, "environment")
             .map_err(|m| invalid(&config.path, &section, m))?;
+        let eso_version = match &r.eso_version {
+            None => None,
+            Some(v) => {
+                let parsed = EsoVersion::parse(v).ok_or_else(|| {
+                    invalid(
+                        &config.path,
+                        &section,
+                        format!("eso_version {v:?} is not a release number like 2.0.1"),
+                    )
+                })?;
+                if parsed < EsoVersion::MIN {
+                    return Err(invalid(
+                        &config.path,
+                        &section,
+                        format!(
+                            "eso_version {parsed} is older than {}: external-secrets.io/v1 and absolute Infisical keys need it; upgrade ESO first",
+                            EsoVersion::MIN
+                        ),
+                    ));
+                }
+                Some(parsed)
+            }
+        };
         let store = r.store.unwrap_or_else(|| DEFAULT_STORE.into());
         check_dns_subdomain(&store, "store").map_err(|m| invalid(&config.path, &section, m))?;
         let cr = r.credentials.unwrap_or(RawCredentials {
@@ -434,6 +487,7 @@ pub fn clusters(config: &crate::config::Config) -> Result<Vec<ClusterEso>, EsoEr
             host,
             project,
             credentials,
+            eso_version,
         });
     }
     Ok(out)
@@ -642,6 +696,16 @@ mod tests {
         for bad in ["", "1d", "-1h", "h", "1", "1x", "1..5s"] {
             assert!(canonical_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn eso_versions() {
+        assert_eq!(EsoVersion::parse("2.0.1"), Some(EsoVersion(2, 0, 1)));
+        assert_eq!(EsoVersion::parse("v0.17"), Some(EsoVersion(0, 17, 0)));
+        assert!(EsoVersion::parse("2.0.1.4").is_none());
+        assert!(EsoVersion::parse("latest").is_none());
+        assert!(EsoVersion(2, 0, 1) < EsoVersion::FIND_PATH_IS_FOLDER);
+        assert!(EsoVersion(0, 9, 0) < EsoVersion(0, 17, 0));
     }
 
     #[test]

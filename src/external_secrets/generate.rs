@@ -5,7 +5,7 @@
 //! value, never write files (the command does), and never emit a field the controller defaults
 //! (EXTERNAL-SECRETS.md §1, the v2.9 "permanent diff" note).
 
-use super::config::{ClusterEso, DataRef, Rewrite, Workload};
+use super::config::{ClusterEso, DataRef, EsoVersion, Rewrite, Workload};
 use super::seed::{seed_key_paths, SeedKeys};
 use super::yaml::{natural_cmp, render_yaml};
 use super::EsoError;
@@ -325,6 +325,15 @@ fn external_secret(
             false
         };
         let mut item = if as_folder {
+            if let Some(v) = c
+                .eso_version
+                .filter(|v| *v < EsoVersion::FIND_PATH_IS_FOLDER)
+            {
+                return Err(format!(
+                    "from: {path} lists a folder, which ESO {v} matches against secret names instead (fixed in {}, INFISICAL.md §9.4); list the keys under `data:` or raise eso_version after upgrading",
+                    EsoVersion::FIND_PATH_IS_FOLDER
+                ));
+            }
             uses_find = true;
             if f.rewrite().is_empty() {
                 for n in seed.names_in(path) {
@@ -366,6 +375,14 @@ fn external_secret(
         names = if w.from.is_empty() { names } else { None };
     }
 
+    if w.creation_policy.as_deref() == Some("CreateOrMerge") {
+        if let Some(v) = c.eso_version.filter(|v| *v < EsoVersion::CREATE_OR_MERGE) {
+            return Err(format!(
+                "creation_policy CreateOrMerge needs ESO {}, the cluster runs {v}",
+                EsoVersion::CREATE_OR_MERGE
+            ));
+        }
+    }
     let mut target = Map::new();
     target.insert("name".into(), json!(w.target_name()));
     if let Some(p) = &w.creation_policy {

@@ -20,6 +20,8 @@
 //!       seed: secrets/infisical/prod.yaml         # default secrets/infisical/<environment>.yaml
 //!       host: …                    # optional per-cluster override of infisical.host
 //!       project: …                 # optional per-cluster override of infisical.project
+//!       eso_version: 2.0.1         # optional: the cluster's ESO release; features it lacks are
+//!                                  # errors (folder `from:` < 2.2.0, CreateOrMerge < 2.8.0, < 0.17.0)
 //!       credentials:               # the universal-auth bootstrap Secret (these are the defaults)
 //!         name: infisical-universal-auth
 //!         namespace: external-secrets
@@ -56,7 +58,8 @@
 //! and template keys must be valid Kubernetes keys; a template may only reference fetched keys.
 //!
 //! Folder `from:` makes the store `recursive: true` and needs ESO ≥ v2.2.0 (before that,
-//! `find.path` was compared with secret names; INFISICAL.md §9.4).
+//! `find.path` was compared with secret names; INFISICAL.md §9.4) — an error when the cluster's
+//! `eso_version` is older.
 
 pub mod config;
 pub mod generate;
