@@ -740,4 +740,19 @@ mod tests {
             .to_string();
         assert!(e.contains("one operation per rewrite item"), "{e}");
     }
+
+    proptest::proptest! {
+        /// Go's printed form parses back to the same duration, and is a fixed point.
+        #[test]
+        fn canonical_durations_are_fixed_points(
+            big in 0u128..=(i64::MAX as u128),
+            small in 0u128..10_000_000_000u128,
+        ) {
+            for n in [big, small] {
+                let s = format_duration(n);
+                proptest::prop_assert_eq!(parse_duration(&s).unwrap(), n, "{}", s);
+                proptest::prop_assert_eq!(canonical_duration(&s).unwrap(), s);
+            }
+        }
+    }
 }

@@ -452,15 +452,22 @@ fn check_template_refs(key: &str, template: &str, names: &BTreeSet<String>) -> R
             "template.{key}: contains `${{…}}`, which Flux postBuild substitution rewrites; write `$${{…}}`"
         ));
     }
-    let actions = regex::Regex::new(r"\{\{(.*?)\}\}").expect("static regex");
+    let actions = regex::Regex::new(r"(?s)\{\{(.*?)\}\}").expect("static regex");
     // A field reference on the dot: `.NAME` not preceded by a name character, `)` or `.`
     // (which would make it a field of something else, e.g. `$x.Y` or `(fromJson .A).b`).
     let refs = regex::Regex::new(r"(^|[^A-Za-z0-9_)\].$])\.([A-Za-z_][A-Za-z0-9_]*)")
         .expect("static regex");
     // String literals may contain dots; they are blanked before looking for references.
     let literals = regex::Regex::new(r#""(\\.|[^"\\])*"|`[^`]*`"#).expect("static regex");
+    // `range`/`with` rebind the dot and `template` calls pass another one: past those, `.NAME`
+    // no longer means a fetched key, so the check stops rather than guess.
+    let rebinds =
+        regex::Regex::new(r"^-?\s*(range|with|template|define|block)\b").expect("static regex");
     for a in actions.captures_iter(template) {
         let body = &a[1];
+        if rebinds.is_match(body) {
+            break;
+        }
         let stripped = literals.replace_all(body, "\"\"");
         for r in refs.captures_iter(&stripped) {
             let n = &r[2];
@@ -495,5 +502,8 @@ mod tests {
         assert!(e.contains("did you mean .TOKEN"), "{e}");
         assert!(check_template_refs("k", "${HOME}", &names).is_err());
         assert!(check_template_refs("k", "$${HOME}", &names).is_ok());
+        // After a dot rebinding the check stops (before it, it still applies).
+        assert!(check_template_refs("k", "{{ range .TOKEN }}{{ .x }}{{ end }}", &names).is_ok());
+        assert!(check_template_refs("k", "{{ .NOPE }}{{ with .TOKEN }}{{ end }}", &names).is_err());
     }
 }
