@@ -180,8 +180,9 @@ pub struct ExternalSecretsArgs {
 pub enum ExternalSecretsAction {
     /// Print the `workloads:` config equivalent to the ExternalSecrets in FOLDER (recursively).
     ///
-    /// Example: overworld-secrets external-secrets import apps/ >> overworld-secrets.yaml
+    /// Example: overworld-secrets external-secrets import apps/ > workloads.yaml
     Import {
+        /// Folder of existing manifests; every *.yaml / *.yml below it is read.
         folder: PathBuf,
         /// A ClusterSecretStore name that is the Infisical store (secretsPath /); repeatable.
         /// Stores found in FOLDER and the config's stores are known already.
