@@ -100,7 +100,7 @@ fn demo_manifests_satisfy_the_crds_with_unknown_fields_rejected() {
 #[test]
 fn fixture_manifests_satisfy_the_crds() {
     let n = validate_all(&load(&fixtures().join("ok/overworld-secrets.yaml")));
-    assert_eq!(n, 4);
+    assert_eq!(n, 5);
 }
 
 #[test]

@@ -99,7 +99,19 @@ pub fn generate(
             SeedKeys::default()
         };
         let seed_name = config.display_path(&c.seed).into_owned();
-        out.push(generate_cluster(c, &mine, &seed, &seed_name)?);
+        let mut owned = BTreeMap::new();
+        if let Some(cl) = config.clusters.get(&c.cluster) {
+            bootstrap_secrets(&cl.sources, &mut |ns, name, file| {
+                owned.insert(
+                    (ns, name),
+                    format!("the SOPS source {} defines too", config.display_path(file)),
+                );
+            });
+        }
+        owned
+            .entry((c.credentials.namespace.clone(), c.credentials.name.clone()))
+            .or_insert_with(|| "is the ClusterSecretStore's universal-auth credentials".into());
+        out.push(generate_cluster(c, &mine, &seed, &seed_name, &owned)?);
     }
     Ok(out)
 }
@@ -111,12 +123,55 @@ fn is_infisical(w: &Workload, c: &ClusterEso) -> bool {
     }
 }
 
-/// One cluster: pure apart from listing `c.output` for stale files.
+/// Calls `found(namespace, name, file)` for every `kind: Secret` among the cluster's SOPS sources
+/// (what reseal turns into SealedSecrets). Names and namespaces are readable without decrypting
+/// (the sources encrypt only data/stringData); files that do not parse are skipped — this is a
+/// cross-check, and `reseal` reports broken sources itself.
+fn bootstrap_secrets(dir: &Path, found: &mut dyn FnMut(String, String, &Path)) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            bootstrap_secrets(&p, found);
+            continue;
+        }
+        if !p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
+        for d in serde_yaml_ng::Deserializer::from_str(&text) {
+            let Ok(v) = <serde_yaml_ng::Value as serde::Deserialize>::deserialize(d) else {
+                break;
+            };
+            let s = |k: &str| {
+                v.get("metadata")
+                    .and_then(|m| m.get(k))
+                    .and_then(|x| x.as_str())
+                    .map(str::to_string)
+            };
+            if v.get("kind").and_then(|k| k.as_str()) == Some("Secret") {
+                if let (Some(name), Some(ns)) = (s("name"), s("namespace")) {
+                    found(ns, name, &p);
+                }
+            }
+        }
+    }
+}
+
+/// One cluster: pure apart from listing `c.output` for stale files. `owned` maps
+/// (namespace, name) of Secrets something else already writes (SOPS sources sealed by `reseal`,
+/// the store's credentials) to a phrase saying so ("the SOPS source X defines too").
 pub fn generate_cluster(
     c: &ClusterEso,
     workloads: &[&Workload],
     seed: &SeedKeys,
     seed_name: &str,
+    owned: &BTreeMap<(String, String), String>,
 ) -> Result<ClusterOutput, EsoError> {
     let mut files = Vec::new();
     let mut targets: BTreeMap<(String, String), String> = BTreeMap::new();
@@ -134,6 +189,16 @@ pub fn generate_cluster(
                 "writes Secret {}/{}, which workload {other:?} writes too",
                 t.0, t.1
             )));
+        }
+        // A SealedSecret and an ExternalSecret owning one Secret overwrite each other; `Merge`
+        // is the explicit way to add keys to a Secret that exists already.
+        if let Some(by) = owned.get(&t) {
+            if w.creation_policy.as_deref() != Some("Merge") {
+                return Err(err(format!(
+                    "writes Secret {}/{}, which {by}; pick another target name, or set creation_policy: Merge to add keys to it",
+                    t.0, t.1
+                )));
+            }
         }
         let file = format!("{}.yaml", w.name);
         if file == STORE_FILE || file == KUSTOMIZATION_FILE {
