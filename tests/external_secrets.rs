@@ -274,6 +274,11 @@ fn check_fails_after_a_config_change_and_passes_after_regenerating() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("out/demo/app.yaml differs"), "{e}");
     assert_eq!(snapshot(&out), before, "--check must not write");
+    let o = run(repo, &["--json", "external-secrets", "--check"]);
+    assert_eq!(o.status.code(), Some(1));
+    let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j[0]["cluster"], "demo");
+    assert_eq!(j[0]["stale"], serde_json::json!(["out/demo/app.yaml"]));
 
     assert!(run(repo, &["external-secrets"]).status.success());
     assert!(run(repo, &["external-secrets", "--check"]).status.success());

@@ -39,40 +39,57 @@ pub fn run(ctx: &Ctx, a: ExternalSecretsArgs) -> Result<()> {
             .warn("no cluster has an `external_secrets:` block; nothing to generate");
         return Ok(());
     }
+    // --json: one object per cluster on stdout, {"cluster", "dir", "changed": [...], "stale": [...]}
+    // (with --check, "stale" lists what differs and nothing is written).
+    let mut report = Vec::new();
     let mut stale = Vec::new();
     for out in &outputs {
-        let mut changed = 0;
+        let mut changed = Vec::new();
+        let mut out_of_date = Vec::new();
         for f in &out.files {
             let rel = config.display_path(&f.path).into_owned();
             if a.check {
                 match std::fs::read(&f.path) {
                     Ok(old) if old == f.bytes => {}
-                    Ok(_) => stale.push(format!("{rel} differs")),
-                    Err(_) => stale.push(format!("{rel} is missing")),
+                    Ok(_) => out_of_date.push((rel, "differs")),
+                    Err(_) => out_of_date.push((rel, "is missing")),
                 }
             } else if crate::fsutil::write_if_changed(&f.path, &f.bytes, None)? {
-                changed += 1;
                 ctx.printer.detail(&format!("wrote {rel}"));
+                changed.push(rel);
             }
         }
         for p in &out.stale {
             let rel = config.display_path(p).into_owned();
             if a.check {
-                stale.push(format!("{rel} is no longer generated"));
+                out_of_date.push((rel, "is no longer generated"));
             } else {
                 std::fs::remove_file(p).map_err(|e| Error::io(p, e))?;
-                changed += 1;
                 ctx.printer.detail(&format!("removed {rel}"));
+                changed.push(rel);
             }
         }
         if !a.check {
             ctx.printer.info(&format!(
-                "cluster {}: {} file(s) in {}, {changed} changed",
+                "cluster {}: {} file(s) in {}, {} changed",
                 out.cluster,
                 out.files.len(),
-                config.display_path(&out.dir)
+                config.display_path(&out.dir),
+                changed.len()
             ));
         }
+        report.push(serde_json::json!({
+            "cluster": out.cluster,
+            "dir": config.display_path(&out.dir),
+            "changed": changed,
+            "stale": out_of_date.iter().map(|(f, _)| f).collect::<Vec<_>>(),
+        }));
+        stale.extend(out_of_date.into_iter().map(|(f, why)| format!("{f} {why}")));
+    }
+    if ctx.printer.json {
+        let mut text = serde_json::to_string(&report).expect("JSON of strings");
+        text.push('\n');
+        crate::output::stdout_write(text.as_bytes())?;
     }
     if a.check {
         if !stale.is_empty() {
