@@ -286,6 +286,18 @@ fn check_fails_after_a_config_change_and_passes_after_regenerating() {
         .unwrap()
         .contains("refreshInterval: 2m0s"));
 
+    // A hand-written file where a generated one belongs is never overwritten.
+    let hand = "apiVersion: v1\nkind: ConfigMap\n";
+    std::fs::write(out.join("app.yaml"), hand).unwrap();
+    for args in [&["external-secrets"][..], &["external-secrets", "--check"]] {
+        let o = run(repo, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("out/demo/app.yaml"));
+    }
+    assert_eq!(std::fs::read_to_string(out.join("app.yaml")).unwrap(), hand);
+    std::fs::remove_file(out.join("app.yaml")).unwrap();
+    assert!(run(repo, &["external-secrets"]).status.success());
+
     // Removing a workload: its file is stale until regenerated, then gone.
     let cfg = std::fs::read_to_string(&cfg_path).unwrap();
     let cut = cfg.find("  registry:").unwrap();

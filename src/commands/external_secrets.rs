@@ -39,6 +39,23 @@ pub fn run(ctx: &Ctx, a: ExternalSecretsArgs) -> Result<()> {
             .warn("no cluster has an `external_secrets:` block; nothing to generate");
         return Ok(());
     }
+    // Never replace a file someone wrote by hand (e.g. the ExternalSecrets just imported): only
+    // files that carry our header are ours. Checked for every file before anything is written.
+    let foreign: Vec<String> = outputs
+        .iter()
+        .flat_map(|o| o.files.iter())
+        .filter(|f| {
+            std::fs::read(&f.path)
+                .is_ok_and(|old| !old.starts_with(eso::generate::HEADER.as_bytes()))
+        })
+        .map(|f| config.display_path(&f.path).into_owned())
+        .collect();
+    if !foreign.is_empty() {
+        return Err(Error::Usage(format!(
+            "these files were not written by overworld-secrets, so they are left alone; move or delete them (after `external-secrets import` if they hold ExternalSecrets) and run again:\n  {}",
+            foreign.join("\n  ")
+        )));
+    }
     // --json: one object per cluster on stdout, {"cluster", "dir", "changed": [...], "stale": [...]}
     // (with --check, "stale" lists what differs and nothing is written).
     let mut report = Vec::new();
