@@ -54,8 +54,17 @@
 //! (ESO's `find.path` is a prefix match, INFISICAL.md §9.4) and two folders must not yield the same
 //! key; `property` and single-secret `from:` need a seed name ending in `_JSON` — the marker that
 //! the value is a JSON object of strings, since we cannot look inside values and ESO silently
-//! writes an empty string otherwise (§9.2); two workloads must not write the same Secret; Secret
-//! and template keys must be valid Kubernetes keys; a template may only reference fetched keys.
+//! writes an empty string otherwise (§9.2); two workloads must not write the same Secret, nor one
+//! that a SOPS source of the cluster (sealed by `reseal`) or the store's credentials define,
+//! unless `creation_policy: Merge`; Secret and template keys must be valid Kubernetes keys; a
+//! template may only reference fetched keys and must not contain Flux `${…}` substitutions.
+//!
+//! # Output
+//! `<output>/<workload>.yaml`, `clustersecretstore.yaml` and `kustomization.yaml`, each starting
+//! with [`generate::HEADER`]; keys in go-yaml v2 order (kubectl style, see `yaml`), `data` items
+//! sorted by `secretKey`. Files with the header that are no longer generated are removed; files
+//! without it are never overwritten. Exit codes: 2 for config/cross-check errors, 1 for
+//! `--check` finding stale output.
 //!
 //! Folder `from:` makes the store `recursive: true` and needs ESO ≥ v2.2.0 (before that,
 //! `find.path` was compared with secret names; INFISICAL.md §9.4) — an error when the cluster's
