@@ -217,6 +217,22 @@ fn cross_check_errors_exit_2_and_name_the_workload() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("workload \"app\" (cluster demo)"), "{e}");
     assert!(!fixtures().join("fail/missing_key/out").exists());
+
+    let ok = fixtures().join("ok/overworld-secrets.yaml");
+    let ok = ok.to_str().unwrap();
+    let o = run(
+        &root(),
+        &["external-secrets", "--config", ok, "--cluster", "bare"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("cluster \"bare\" has no `external_secrets:` block"));
+    let o = run(
+        &root(),
+        &["external-secrets", "--config", ok, "--cluster", "dmeo"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("did you mean \"demo\""));
 }
 
 /// A scratch repository: the `ok` fixture's config with the seed path made absolute.
