@@ -89,11 +89,19 @@ pub enum Command {
     /// The CI check of a repository's secrets (decrypt, MAC, recipients, leaks, staleness).
     ///
     /// SOPS files decrypt and their MACs verify, recipients match .sops.yaml, nothing plaintext or
-    /// private is committed, generated manifests are current. Works in any repository with a .sops.yaml; with overworld-secrets.yaml it also checks the
-    /// clusters' sources and generated manifests. Exit 0 clean, 1 findings, 2 usage/IO error.
+    /// private is committed, generated manifests are current. Works in any repository with a .sops.yaml; with
+    /// overworld-secrets.yaml it also checks the clusters' sources and generated manifests. Exit 0 clean, 1 findings, 2 usage/IO error.
     ///
     /// Example (CI): SOPS_AGE_KEY="$CI_AGE_KEY" overworld-secrets check --require-decrypt --format github
     Check(CheckArgs),
+    /// Generate ExternalSecrets + the Infisical ClusterSecretStore from `workloads:`.
+    ///
+    /// Writes manifests/<cluster>/external-secrets/ (one file per workload, the store and a
+    /// kustomization.yaml) for every cluster with an `external_secrets:` block. Exit 1 with
+    /// --check when the committed files differ from what would be generated.
+    ///
+    /// Example: overworld-secrets external-secrets --cluster demo --check
+    ExternalSecrets(ExternalSecretsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: overworld-secrets completions bash > ~/.local/share/bash-completion/completions/overworld-secrets
@@ -282,4 +290,31 @@ pub struct SealArgs {
     /// Seal with an expired certificate.
     #[arg(long)]
     pub allow_expired: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExternalSecretsArgs {
+    /// Only this cluster (default: every cluster with an `external_secrets:` block).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// Write nothing; exit 1 if the files on disk differ from what would be generated.
+    #[arg(long)]
+    pub check: bool,
+    #[command(subcommand)]
+    pub action: Option<ExternalSecretsAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExternalSecretsAction {
+    /// Print the `workloads:` config equivalent to the ExternalSecrets in FOLDER (recursively).
+    ///
+    /// Example: overworld-secrets external-secrets import apps/ > workloads.yaml
+    Import {
+        /// Folder of existing manifests; every *.yaml / *.yml below it is read.
+        folder: PathBuf,
+        /// A ClusterSecretStore name that is the Infisical store (secretsPath /); repeatable.
+        /// Stores found in FOLDER and the config's stores are known already.
+        #[arg(long, value_name = "NAME")]
+        infisical_store: Vec<String>,
+    },
 }

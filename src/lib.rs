@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod external_secrets;
 pub mod fsutil;
 pub mod output;
 pub mod reseal;

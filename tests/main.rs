@@ -7,6 +7,7 @@
 
 mod cli;
 mod crd_schemas;
+mod external_secrets;
 mod reseal;
 mod sops_contract;
 mod sops_interop;

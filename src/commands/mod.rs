@@ -4,6 +4,7 @@ pub mod cert_source;
 pub mod check;
 pub mod decrypt;
 pub mod encrypt;
+pub mod external_secrets;
 pub mod filestatus;
 pub mod meta;
 pub mod reseal;
@@ -63,6 +64,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Check(a) => check::run(&ctx, a),
         Command::Reseal(a) => reseal::run(&ctx, a),
         Command::Seal(a) => seal::run(&ctx, a),
+        Command::ExternalSecrets(a) => external_secrets::run(&ctx, a),
         Command::Completions { shell } => meta::completions(shell),
         Command::Man => meta::man(),
     }
