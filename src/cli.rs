@@ -69,6 +69,14 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Push the application secrets in secrets/infisical/<env>.yaml into Infisical as a reviewed plan.
+    ///
+    /// Logs in with Universal Auth (INFISICAL_UNIVERSAL_AUTH_CLIENT_ID/_SECRET, or the `credentials:`
+    /// file of the config), shows what it would create / update / delete (names only), asks, then
+    /// writes with batch calls. A re-run with nothing changed writes nothing.
+    ///
+    /// Example: overworld-secrets seed-infisical --env dev --dry-run
+    SeedInfisical(SeedInfisicalArgs),
     /// Print the man page (roff) to stdout.
     ///
     /// Example: overworld-secrets man | man -l -
@@ -151,4 +159,35 @@ pub struct FilestatusArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedInfisicalArgs {
+    /// Only this environment (default: every environment in the config).
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Show the plan and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also delete secrets Infisical holds that the seed no longer has.
+    #[arg(long)]
+    pub prune: bool,
+    /// Apply without asking (required when stdin is not a terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Trust this CA (PEM) for the Infisical host, in addition to the system roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Trust only --ca-cert, not the system roots.
+    #[arg(long, requires = "ca_cert")]
+    pub ca_cert_only: bool,
+    /// Do not verify the server's certificate (and allow plain http). Dangerous.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Seconds before one HTTP request times out (it is then retried with backoff).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Use this overworld-secrets.yaml instead of searching from the working directory upward.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod fsutil;
+pub mod infisical;
 pub mod output;
 pub mod sealed;
 pub mod secret;

@@ -4,6 +4,7 @@ pub mod decrypt;
 pub mod encrypt;
 pub mod filestatus;
 pub mod meta;
+pub mod seed_infisical;
 
 use crate::cli::{Cli, Command, StoreArgs};
 use crate::error::{Error, Result};
@@ -55,6 +56,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Filestatus(a) => filestatus::run(&ctx, a),
         Command::Completions { shell } => meta::completions(shell),
         Command::Man => meta::man(),
+        Command::SeedInfisical(a) => seed_infisical::run(&ctx, a),
     }
 }
 

@@ -1,0 +1,266 @@
+//! `seed-infisical`: decrypt `secrets/infisical/<env>.yaml`, show the plan against the server, ask,
+//! apply with batch calls, revoke the token (issue 5, INFISICAL.md §7). Thin: the decisions live in
+//! `crate::infisical`. It must never write without consent (a prompt on a terminal, `--yes`
+//! otherwise) and never print a value: the plan and the result carry names only.
+
+use super::Ctx;
+use crate::cli::SeedInfisicalArgs;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::infisical::apply::{self, ApplyOutcome};
+use crate::infisical::client::{ClientOptions, Credentials, RetryPolicy};
+use crate::infisical::config::{CredentialsSource, InfisicalConfig};
+use crate::infisical::plan::{self, EnvPlan};
+use crate::infisical::{Client, InfisicalError, Seed};
+use crate::secret::SecretBytes;
+use crate::sops::format::Format;
+use crate::sops::keys::Identities;
+use crate::sops::tree::{Node, Scalar};
+use crate::sops::{engine, path, SopsError};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::time::Duration;
+
+/// Environment variables, named as the Infisical CLI names them.
+pub const ENV_CLIENT_ID: &str = "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID";
+pub const ENV_CLIENT_SECRET: &str = "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET";
+pub const ENV_API_URL: &str = "INFISICAL_API_URL";
+
+pub fn run(ctx: &Ctx, a: SeedInfisicalArgs) -> Result<()> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    let cfg = Config::find(&cwd, a.config.as_deref()).map_err(|e| Error::Usage(e.to_string()))?;
+    let section = cfg.infisical.as_ref().ok_or_else(|| {
+        Error::Usage(format!(
+            "{}: no `infisical:` section (host, project, environments); see README.md",
+            cfg.path.display()
+        ))
+    })?;
+    let icfg = InfisicalConfig::from_value(&cfg.root, section)
+        .map_err(|e| Error::Usage(format!("{}: {e}", cfg.path.display())))?;
+    let envs: Vec<String> = match &a.env {
+        Some(e) if icfg.environments.contains(e) => vec![e.clone()],
+        Some(e) => {
+            return Err(Error::Usage(format!(
+                "environment {e:?} is not in the config's infisical.environments ({})",
+                icfg.environments.join(", ")
+            )))
+        }
+        None => icfg.environments.clone(),
+    };
+    let host = std::env::var(ENV_API_URL)
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| icfg.host.clone())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "no Infisical host: set infisical.host in the config or {ENV_API_URL}"
+            ))
+        })?;
+
+    // Everything local first: a bad seed or missing key fails before any request.
+    let ids = std::cell::OnceCell::new();
+    let identities = || -> Result<&Identities> {
+        if ids.get().is_none() {
+            let loaded = Identities::from_env()
+                .map_err(|e| Error::sops("<identities>", SopsError::Keys(e)))?;
+            let _ = ids.set(loaded);
+        }
+        Ok(ids.get().expect("set above"))
+    };
+    let mut seeds = Vec::new();
+    for env in &envs {
+        let file = icfg.seed_file(env);
+        let shown = cfg.display_path(&file).to_string();
+        let tree = decrypt_file(&file, identities()?)?;
+        seeds.push((env.clone(), Seed::from_tree(&shown, &tree)?));
+    }
+    let creds = credentials(&cfg, icfg.credentials.as_ref(), identities)?;
+
+    if a.insecure {
+        ctx.printer.warn(
+            "--insecure: the server's certificate is NOT verified; anyone on the path can read the client secret and every value",
+        );
+    }
+    let ca_pem = match &a.ca_cert {
+        Some(p) => Some(std::fs::read(p).map_err(|e| Error::io(p, e))?),
+        None => None,
+    };
+    let opts = ClientOptions {
+        host,
+        ca_pem,
+        ca_only: a.ca_cert_only,
+        insecure: a.insecure,
+        timeout: Duration::from_secs(a.timeout.max(1)),
+        retry: RetryPolicy::default(),
+    };
+    let mut client = Client::new(&opts, creds)?;
+    client.login()?;
+    // From here on the token exists: revoke it whatever happens next (INFISICAL.md §2.3).
+    let result = plan_and_apply(ctx, &a, &icfg, &mut client, &seeds);
+    if let Err(e) = client.revoke() {
+        ctx.printer
+            .warn(&format!("could not revoke the access token: {e}"));
+    }
+    result
+}
+
+fn plan_and_apply(
+    ctx: &Ctx,
+    a: &SeedInfisicalArgs,
+    icfg: &InfisicalConfig,
+    client: &mut Client,
+    seeds: &[(String, Seed)],
+) -> Result<()> {
+    let project = client.resolve_project(&icfg.project)?;
+    ctx.printer.detail(&format!(
+        "project {} ({}), API {:?}",
+        project.slug,
+        project.id,
+        client.generation()
+    ));
+    let mut plans: Vec<EnvPlan> = Vec::new();
+    for (env, seed) in seeds {
+        let state = apply::read_state(client, &project, env, seed)?;
+        plans.push(plan::compute(env, seed, &state.current, a.prune)?);
+    }
+    let writes = plans.iter().any(EnvPlan::has_writes);
+    if !ctx.printer.json && !ctx.printer.quiet {
+        crate::output::stdout_write(
+            plan::render(&icfg.project, &plans, ctx.printer.verbose > 0).as_bytes(),
+        )?;
+    }
+    if !writes || a.dry_run {
+        if ctx.printer.json {
+            print_json(icfg, client, &plans, a.dry_run, None)?;
+        } else if !writes {
+            ctx.printer.info("nothing to do: Infisical matches git");
+        } else {
+            ctx.printer.info("dry run: nothing was written");
+        }
+        return Ok(());
+    }
+    confirm(ctx, a, client.base())?;
+    let total: usize = plans.iter().map(apply::call_count).sum();
+    let bar = ctx.printer.progress(total as u64, "applying");
+    let mut outcome = ApplyOutcome::default();
+    for (p, (_, seed)) in plans.iter().zip(seeds) {
+        let o = apply::apply(client, p, seed, &mut || bar.inc(1));
+        outcome.ops.extend(o.ops);
+    }
+    bar.finish_and_clear();
+    if ctx.printer.json {
+        print_json(icfg, client, &plans, false, Some(&outcome))?;
+    }
+    if outcome.complete() {
+        ctx.printer.info(&format!(
+            "done: {} write call(s) applied",
+            outcome.ops.len()
+        ));
+        Ok(())
+    } else {
+        // A re-run re-reads and re-diffs, so it converges on whatever did not land.
+        Err(Error::Findings(format!(
+            "Infisical was only partly updated; re-run to converge\n{}",
+            outcome.render().trim_end()
+        )))
+    }
+}
+
+fn print_json(
+    icfg: &InfisicalConfig,
+    client: &Client,
+    plans: &[EnvPlan],
+    dry_run: bool,
+    outcome: Option<&ApplyOutcome>,
+) -> Result<()> {
+    let doc = serde_json::json!({
+        "project": icfg.project,
+        "api": client.generation(),
+        "dry_run": dry_run,
+        "plan": plans,
+        "result": outcome.map(|o| serde_json::json!({
+            "complete": o.complete(),
+            "ops": o.ops,
+        })),
+    });
+    let mut text = serde_json::to_string_pretty(&doc).expect("plain data");
+    text.push('\n');
+    Ok(crate::output::stdout_write(text.as_bytes())?)
+}
+
+/// Consent: `--yes`, or a `y` typed on a terminal. Without a terminal and without `--yes`,
+/// refuse — a script must say so explicitly.
+fn confirm(ctx: &Ctx, a: &SeedInfisicalArgs, target: &str) -> Result<()> {
+    if a.yes {
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(Error::Usage(
+            "refusing to write to Infisical without confirmation: stdin is not a terminal; pass --yes (or --dry-run)".into(),
+        ));
+    }
+    let _ = ctx;
+    eprint!("Apply this plan to {target}? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::io("<stdin>", e))?;
+    if matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(())
+    } else {
+        Err(Error::Findings("aborted: nothing was written".into()))
+    }
+}
+
+fn decrypt_file(file: &Path, ids: &Identities) -> Result<crate::sops::tree::Tree> {
+    let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+    let enc = engine::load(Format::from_path(file), &bytes).map_err(|e| Error::sops(file, e))?;
+    let dec = engine::decrypt(&enc, ids, false).map_err(|e| Error::sops(file, e))?;
+    Ok(dec.tree)
+}
+
+/// Env vars first (as the Infisical CLI names them), then the configured SOPS file.
+fn credentials<'a>(
+    cfg: &Config,
+    src: Option<&CredentialsSource>,
+    identities: impl FnOnce() -> Result<&'a Identities>,
+) -> Result<Credentials> {
+    let id = std::env::var(ENV_CLIENT_ID).ok().filter(|s| !s.is_empty());
+    let secret = std::env::var(ENV_CLIENT_SECRET)
+        .ok()
+        .filter(|s| !s.is_empty());
+    if let (Some(id), Some(secret)) = (id, secret) {
+        return Ok(Credentials::new(id, SecretBytes::from(secret)));
+    }
+    let Some(src) = src else {
+        return Err(Error::Usage(format!(
+            "no Infisical credentials: set {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET}, or infisical.credentials in {}",
+            cfg.path.display()
+        )));
+    };
+    let tree = decrypt_file(&src.file, identities()?)?;
+    let shown = cfg.display_path(&src.file).to_string();
+    let get = |steps: &[path::Step], field: &str| -> Result<SecretBytes> {
+        match path::get(&tree, steps) {
+            Ok(Node::Scalar(Scalar::Str(s))) => Ok(s.clone()),
+            Ok(_) => Err(InfisicalError::Config(format!(
+                "{shown}: infisical.credentials.{field} does not point at a string"
+            ))
+            .into()),
+            Err(e) => Err(InfisicalError::Config(format!(
+                "{shown}: infisical.credentials.{field}: {e}"
+            ))
+            .into()),
+        }
+    };
+    let id = get(&src.client_id, "client_id")?;
+    let secret = get(&src.client_secret, "client_secret")?;
+    let id = id
+        .as_str()
+        .ok_or_else(|| InfisicalError::Config(format!("{shown}: client id is not text")))?
+        .to_string();
+    Ok(Credentials::new(id, secret))
+}
