@@ -2,3 +2,4 @@ mod placeholder {
     #[test]
     fn builds() {}
 }
+mod infisical;

@@ -1,0 +1,561 @@
+//! `seed-infisical` against a fake Infisical on loopback (`fake.rs`), for both API generations:
+//! call counts of a first run, zero writes on a re-run, one update for one change, prune, and the
+//! network faults of INFISICAL.md §1.1/§2/§5 (429 + Retry-After, 5xx, timeout, 401/expired token),
+//! approval policies, partial failure, and that no value ever reaches output or errors.
+
+mod fake;
+
+use fake::{Fake, FaultKind, Gen, CLIENT_ID, CLIENT_SECRET};
+use overworld_secrets::infisical::apply::{self, ApplyOutcome, OpKind, OpStatus};
+use overworld_secrets::infisical::client::{
+    ApiGeneration, Client, ClientOptions, Credentials, RetryPolicy,
+};
+use overworld_secrets::infisical::plan::{self, Action, EnvPlan};
+use overworld_secrets::infisical::{InfisicalError, Seed};
+use overworld_secrets::secret::SecretBytes;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const GENS: [Gen; 2] = [Gen::Current, Gen::Legacy];
+
+fn opts(url: &str) -> ClientOptions {
+    ClientOptions {
+        host: url.to_string(),
+        ca_pem: None,
+        ca_only: false,
+        insecure: false,
+        timeout: Duration::from_secs(1),
+        retry: RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(10),
+            max_retry_after: Duration::from_secs(5),
+        },
+    }
+}
+
+fn creds() -> Credentials {
+    Credentials::new(CLIENT_ID.into(), SecretBytes::from_str(CLIENT_SECRET))
+}
+
+/// The layout of the shipped demo seed `secrets/infisical/dev.yaml`, values made up here.
+fn demo_seed() -> Seed {
+    let mut s = Seed::default();
+    s.insert("/", "GHCR_TOKEN", SecretBytes::from_str("ghp_test_token"));
+    s.insert(
+        "/databases/musmgr",
+        "USERNAME",
+        SecretBytes::from_str("musmgr"),
+    );
+    s.insert(
+        "/databases/musmgr",
+        "PASSWORD",
+        SecretBytes::from_str("db-pass"),
+    );
+    s.insert("/obj-storage", "USERNAME", SecretBytes::from_str("minio"));
+    // Leading/trailing blanks: stored trimmed by the server, must still compare equal (§6).
+    s.insert(
+        "/obj-storage",
+        "PASSWORD",
+        SecretBytes::from_str("  minio-pass \n"),
+    );
+    s
+}
+
+#[derive(Debug)]
+struct Run {
+    plan: EnvPlan,
+    outcome: ApplyOutcome,
+    generation: ApiGeneration,
+}
+
+/// The command's sequence, minus the terminal: login, resolve, read, plan, apply, revoke.
+fn seed_run(f: &Fake, env: &str, seed: &Seed, prune: bool) -> Result<Run, InfisicalError> {
+    let mut c = Client::new(&opts(&f.url), creds())?;
+    c.login()?;
+    let r = (|| {
+        let project = c.resolve_project("overworld")?;
+        let state = apply::read_state(&mut c, &project, env, seed)?;
+        let plan = plan::compute(env, seed, &state.current, prune)?;
+        let outcome = apply::apply(&mut c, &plan, seed, &mut || {});
+        Ok(Run {
+            plan,
+            outcome,
+            generation: c.generation(),
+        })
+    })();
+    // An expired token cannot be revoked; the first-run test checks revocation itself.
+    let _ = c.revoke();
+    r
+}
+
+fn expected_seed_state() -> Vec<(String, String)> {
+    [
+        ("/GHCR_TOKEN", "ghp_test_token"),
+        ("/databases/musmgr/PASSWORD", "db-pass"),
+        ("/databases/musmgr/USERNAME", "musmgr"),
+        ("/obj-storage/PASSWORD", "minio-pass\n"),
+        ("/obj-storage/USERNAME", "minio"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect()
+}
+
+#[test]
+fn first_run_creates_folders_and_secrets_in_the_fewest_calls() {
+    for gen in GENS {
+        let f = Fake::start(gen);
+        let r = seed_run(&f, "dev", &demo_seed(), false).unwrap();
+        assert!(r.outcome.complete(), "{gen:?}: {}", r.outcome.render());
+        let (secrets, folders) = match gen {
+            Gen::Current => ("/api/v4/secrets/batch", "/api/v2/folders"),
+            Gen::Legacy => ("/api/v3/secrets/batch/raw", "/api/v1/folders"),
+        };
+        assert_eq!(
+            r.generation,
+            if gen == Gen::Current {
+                ApiGeneration::Current
+            } else {
+                ApiGeneration::Legacy
+            }
+        );
+        // Two folder creates (the server makes /databases for /databases/musmgr), one batch
+        // create per folder.
+        assert_eq!(
+            f.writes(),
+            [
+                format!("POST {folders}"),
+                format!("POST {folders}"),
+                format!("POST {secrets}"),
+                format!("POST {secrets}"),
+                format!("POST {secrets}"),
+            ],
+            "{gen:?}"
+        );
+        let got: Vec<(String, String)> = f.secrets("dev").into_iter().collect();
+        assert_eq!(got, expected_seed_state(), "{gen:?}");
+        assert_eq!(
+            f.folders("dev"),
+            ["/databases", "/databases/musmgr", "/obj-storage"]
+        );
+        // Exactly one login, and the token was revoked at the end.
+        assert_eq!(f.count("POST", "/api/v1/auth/universal-auth/login"), 1);
+        assert_eq!(f.count("POST", "/api/v1/auth/token/revoke"), 1);
+        assert!(f.state.lock().unwrap().tokens.is_empty());
+        // Requests use the id field of their family.
+        for r in f.log().iter().filter(|r| r.is_write()) {
+            let key = if gen == Gen::Current {
+                "projectId"
+            } else {
+                "workspaceId"
+            };
+            assert!(r.body.contains(key), "{} {}: {}", r.method, r.path, key);
+        }
+    }
+}
+
+#[test]
+fn second_run_writes_nothing() {
+    for gen in GENS {
+        let f = Fake::start(gen);
+        seed_run(&f, "dev", &demo_seed(), false).unwrap();
+        f.clear_log();
+        let r = seed_run(&f, "dev", &demo_seed(), true).unwrap();
+        assert!(!r.plan.has_writes(), "{gen:?}: {:?}", r.plan);
+        assert_eq!(r.plan.count(Action::Unchanged), 5);
+        assert!(r.outcome.ops.is_empty());
+        assert_eq!(f.writes(), Vec::<String>::new(), "{gen:?}");
+    }
+}
+
+#[test]
+fn one_changed_value_is_one_update() {
+    for gen in GENS {
+        let f = Fake::start(gen);
+        seed_run(&f, "dev", &demo_seed(), false).unwrap();
+        f.clear_log();
+        let mut seed = demo_seed();
+        seed.insert(
+            "/databases/musmgr",
+            "PASSWORD",
+            SecretBytes::from_str("rotated"),
+        );
+        let r = seed_run(&f, "dev", &seed, false).unwrap();
+        assert!(r.outcome.complete());
+        let batch = if gen == Gen::Current {
+            "/api/v4/secrets/batch"
+        } else {
+            "/api/v3/secrets/batch/raw"
+        };
+        assert_eq!(f.writes(), [format!("PATCH {batch}")]);
+        assert_eq!(
+            f.secrets("dev")["/databases/musmgr/PASSWORD"],
+            "rotated".to_string()
+        );
+        assert_eq!(f.version("dev", "/databases/musmgr", "PASSWORD"), Some(2));
+        assert_eq!(f.version("dev", "/databases/musmgr", "USERNAME"), Some(1));
+    }
+}
+
+#[test]
+fn prune_deletes_only_what_git_no_longer_has() {
+    for gen in GENS {
+        let f = Fake::start(gen);
+        seed_run(&f, "dev", &demo_seed(), false).unwrap();
+        f.put("dev", "/", "OLD_TOKEN", "x");
+        f.put("dev", "/retired/app", "KEY", "y");
+        f.put("prod", "/", "PROD_ONLY", "z");
+        f.clear_log();
+        // Without --prune, extra keys stay and nothing is written.
+        let r = seed_run(&f, "dev", &demo_seed(), false).unwrap();
+        assert!(!r.plan.has_writes());
+        assert!(f.writes().is_empty());
+        // With --prune: two deletes, one per folder, nothing else touched.
+        let r = seed_run(&f, "dev", &demo_seed(), true).unwrap();
+        let deletes: Vec<String> = r
+            .plan
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::Delete)
+            .map(|c| format!("{}:{}", c.folder, c.key))
+            .collect();
+        assert_eq!(deletes, ["/:OLD_TOKEN", "/retired/app:KEY"]);
+        assert!(r.outcome.complete());
+        assert_eq!(f.writes().len(), 2, "{:?}", f.writes());
+        assert!(f.writes().iter().all(|w| w.starts_with("DELETE ")));
+        let got: Vec<(String, String)> = f.secrets("dev").into_iter().collect();
+        assert_eq!(got, expected_seed_state());
+        assert!(f.secrets("prod").contains_key("/PROD_ONLY"));
+    }
+}
+
+#[test]
+fn rate_limit_waits_for_retry_after() {
+    let f = Fake::start(Gen::Current);
+    f.fault(
+        "GET",
+        "/api/v4/secrets",
+        FaultKind::Respond(
+            429,
+            vec![("retry-after", "1".into()), ("x-ratelimit-remaining", "0".into())],
+            json!({"statusCode":429,"message":"Rate limit exceeded. Please try again in 1 minute","error":"RateLimitExceeded"}),
+        ),
+    );
+    let t = Instant::now();
+    let r = seed_run(&f, "dev", &demo_seed(), false).unwrap();
+    assert!(r.outcome.complete());
+    assert!(
+        t.elapsed() >= Duration::from_millis(950),
+        "did not wait: {:?}",
+        t.elapsed()
+    );
+    assert_eq!(f.count("GET", "/api/v4/secrets"), 2);
+}
+
+#[test]
+fn server_errors_are_retried_with_a_bound() {
+    let f = Fake::start(Gen::Current);
+    for _ in 0..2 {
+        f.fault(
+            "POST",
+            "/api/v4/secrets/batch",
+            FaultKind::Respond(
+                503,
+                vec![],
+                json!({"statusCode":503,"error":"ServiceUnavailable","message":"busy"}),
+            ),
+        );
+    }
+    let r = seed_run(&f, "dev", &demo_seed(), false).unwrap();
+    assert!(r.outcome.complete(), "{}", r.outcome.render());
+    assert_eq!(f.count("POST", "/api/v4/secrets/batch"), 5); // 3 folders + 2 retries
+
+    // A server that keeps failing: 4 attempts, then a failure naming the route, and the run
+    // goes on with the other folders.
+    let f = Fake::start(Gen::Current);
+    for _ in 0..4 {
+        f.fault(
+            "POST",
+            "/api/v4/secrets/batch",
+            FaultKind::Respond(
+                500,
+                vec![],
+                json!({"statusCode":500,"error":"InternalServerError","message":"Something went wrong"}),
+            ),
+        );
+    }
+    let r = seed_run(&f, "dev", &demo_seed(), false).unwrap();
+    assert!(!r.outcome.complete());
+    let failed: Vec<&apply::OpResult> = r
+        .outcome
+        .ops
+        .iter()
+        .filter(|o| matches!(o.status, OpStatus::Failed(_)))
+        .collect();
+    assert_eq!(failed.len(), 1, "{}", r.outcome.render());
+    assert_eq!(failed[0].folder, "/");
+    assert!(
+        r.outcome.render().contains("HTTP 500"),
+        "{}",
+        r.outcome.render()
+    );
+    assert_eq!(f.count("POST", "/api/v4/secrets/batch"), 6); // 4 for `/`, 1 each for the rest
+                                                             // Re-run converges: only the failed folder's keys are created.
+    f.clear_log();
+    let r = seed_run(&f, "dev", &demo_seed(), false).unwrap();
+    assert!(r.outcome.complete());
+    assert_eq!(f.writes(), ["POST /api/v4/secrets/batch"]);
+    assert_eq!(
+        f.secrets("dev").into_iter().collect::<Vec<_>>(),
+        expected_seed_state()
+    );
+}
+
+#[test]
+fn a_timeout_is_retried_and_a_write_that_landed_is_not_duplicated() {
+    let f = Fake::start(Gen::Legacy);
+    // The server commits the batch but answers after the client gave up (timeout 1 s).
+    f.fault(
+        "POST",
+        "/api/v3/secrets/batch/raw",
+        FaultKind::Delay(Duration::from_millis(2500)),
+    );
+    let r = seed_run(&f, "dev", &demo_seed(), false).unwrap();
+    assert!(r.outcome.complete(), "{}", r.outcome.render());
+    assert_eq!(
+        f.secrets("dev").into_iter().collect::<Vec<_>>(),
+        expected_seed_state()
+    );
+    // Every value still at version 1: the retry's "already exist" was re-diffed, not forced.
+    for (folder, key) in [("/", "GHCR_TOKEN"), ("/databases/musmgr", "PASSWORD")] {
+        assert_eq!(f.version("dev", folder, key), Some(1));
+    }
+}
+
+#[test]
+fn a_timeout_that_never_ends_fails_after_the_bound() {
+    let f = Fake::start(Gen::Current);
+    for _ in 0..4 {
+        f.fault(
+            "GET",
+            "/api/v2/folders",
+            FaultKind::Delay(Duration::from_millis(1500)),
+        );
+    }
+    let e = seed_run(&f, "dev", &demo_seed(), false).unwrap_err();
+    assert!(matches!(e, InfisicalError::Transport { .. }), "{e}");
+    assert!(e.to_string().contains("after 4 attempt(s)"), "{e}");
+    assert!(f.writes().is_empty());
+}
+
+#[test]
+fn a_bad_client_secret_is_never_retried() {
+    let f = Fake::start(Gen::Current);
+    let mut c = Client::new(
+        &opts(&f.url),
+        Credentials::new(
+            CLIENT_ID.into(),
+            SecretBytes::from_str("wrong-secret-MARKER"),
+        ),
+    )
+    .unwrap();
+    let e = c.login().unwrap_err();
+    assert!(
+        matches!(e, InfisicalError::Login { status: 401, .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("Invalid credentials"));
+    assert!(!e.to_string().contains("MARKER"));
+    assert_eq!(f.count("POST", "/api/v1/auth/universal-auth/login"), 1);
+    assert_eq!(f.log().len(), 1);
+}
+
+#[test]
+fn an_expired_token_means_one_re_login_and_a_replay() {
+    for gen in GENS {
+        let f = Fake::start(gen);
+        let list = if gen == Gen::Current {
+            "/api/v4/secrets"
+        } else {
+            "/api/v3/secrets/raw"
+        };
+        f.fault("GET", list, FaultKind::ExpireToken);
+        let r = seed_run(&f, "dev", &demo_seed(), false).unwrap();
+        assert!(r.outcome.complete());
+        assert_eq!(f.count("POST", "/api/v1/auth/universal-auth/login"), 2);
+        assert_eq!(f.count("GET", list), 2);
+    }
+    // A second expiry in the same run is an error, not a login loop.
+    let f = Fake::start(Gen::Current);
+    f.fault("GET", "/api/v2/folders", FaultKind::ExpireToken);
+    f.fault("GET", "/api/v4/secrets", FaultKind::ExpireToken);
+    let e = seed_run(&f, "dev", &demo_seed(), false).unwrap_err();
+    assert!(matches!(e, InfisicalError::Http { status: 403, .. }), "{e}");
+    assert_eq!(f.count("POST", "/api/v1/auth/universal-auth/login"), 2);
+}
+
+#[test]
+fn an_approval_policy_is_reported_as_pending() {
+    let f = Fake::start(Gen::Current);
+    f.state.lock().unwrap().approval = true;
+    let r = seed_run(&f, "dev", &demo_seed(), false).unwrap();
+    assert!(!r.outcome.complete());
+    let pending = r
+        .outcome
+        .ops
+        .iter()
+        .filter(|o| o.status == OpStatus::PendingApproval)
+        .count();
+    assert_eq!(pending, 3);
+    assert!(r.outcome.render().contains("3 pending approval"));
+    assert!(f.secrets("dev").is_empty());
+}
+
+#[test]
+fn a_failed_folder_skips_its_secrets_and_the_rest_goes_on() {
+    let f = Fake::start(Gen::Current);
+    f.fault(
+        "POST",
+        "/api/v2/folders",
+        FaultKind::Respond(
+            403,
+            vec![],
+            json!({"statusCode":403,"error":"PermissionDenied","message":"You are not allowed to create on folders"}),
+        ),
+    );
+    let r = seed_run(&f, "dev", &demo_seed(), false).unwrap();
+    let by_status = |s: fn(&OpStatus) -> bool| {
+        r.outcome
+            .ops
+            .iter()
+            .filter(|o| s(&o.status))
+            .map(|o| format!("{:?} {}", o.kind, o.folder))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        by_status(|s| matches!(s, OpStatus::Failed(_))),
+        ["CreateFolder /databases/musmgr"]
+    );
+    assert_eq!(
+        by_status(|s| *s == OpStatus::NotAttempted),
+        ["Create /databases/musmgr"]
+    );
+    assert_eq!(
+        by_status(|s| *s == OpStatus::Applied),
+        [
+            "CreateFolder /obj-storage",
+            "Create /",
+            "Create /obj-storage"
+        ]
+    );
+    let text = r.outcome.render();
+    assert!(text.contains("/databases/musmgr/PASSWORD"), "{text}");
+    assert!(r.outcome.ops.iter().any(|o| o.kind == OpKind::CreateFolder));
+}
+
+#[test]
+fn an_unknown_environment_or_project_is_refused_before_any_write() {
+    let f = Fake::start(Gen::Legacy);
+    let e = seed_run(&f, "qa", &demo_seed(), false).unwrap_err();
+    assert!(
+        matches!(e, InfisicalError::UnknownEnvironment { .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("dev, staging, prod"), "{e}");
+    assert!(f.writes().is_empty());
+    for gen in GENS {
+        let f = Fake::start(gen);
+        let mut c = Client::new(&opts(&f.url), creds()).unwrap();
+        c.login().unwrap();
+        let e = c.resolve_project("nope").unwrap_err();
+        assert!(
+            matches!(e, InfisicalError::ProjectNotFound { .. }),
+            "{gen:?}: {e}"
+        );
+    }
+}
+
+#[test]
+fn existing_folders_are_not_recreated_and_old_servers_answer_existing() {
+    for gen in GENS {
+        let f = Fake::start(gen);
+        f.put("dev", "/databases", "X", "1");
+        let mut seed = demo_seed();
+        seed.insert("/databases", "X", SecretBytes::from_str("1"));
+        let r = seed_run(&f, "dev", &seed, false).unwrap();
+        assert!(r.outcome.complete());
+        assert_eq!(
+            r.plan.folders_to_create,
+            ["/databases/musmgr", "/obj-storage"]
+        );
+        // A folder create for one that exists (a racing writer) is success on both generations.
+        let mut c = Client::new(&opts(&f.url), creds()).unwrap();
+        c.login().unwrap();
+        c.resolve_project("overworld").unwrap();
+        c.create_folder("dev", "/", "obj-storage").unwrap();
+        c.revoke().unwrap();
+    }
+}
+
+/// A unique marker as a value: it reaches the server (so the test can fail) but none of the
+/// plan, its JSON, the outcome, an error or a `Debug` print.
+#[test]
+fn values_never_reach_output_errors_or_debug() {
+    let marker = format!("MARKER-{}-{}", std::process::id(), rand_suffix());
+    let f = Fake::start(Gen::Current);
+    let mut seed = demo_seed();
+    seed.insert("/apps/web", "API_KEY", SecretBytes::from_str(&marker));
+    seed.insert("/", "GHCR_TOKEN", SecretBytes::from_str(&marker));
+    let mut texts = Vec::new();
+    // Fail one batch so error texts are produced too.
+    f.fault(
+        "POST",
+        "/api/v4/secrets/batch",
+        FaultKind::Respond(
+            400,
+            vec![],
+            json!({"statusCode":400,"error":"BadRequest","message":"Something about the batch"}),
+        ),
+    );
+    let r = seed_run(&f, "dev", &seed, false).unwrap();
+    texts.push(plan::render(
+        "overworld",
+        std::slice::from_ref(&r.plan),
+        true,
+    ));
+    texts.push(serde_json::to_string(&r.plan).unwrap());
+    texts.push(serde_json::to_string(&r.outcome).unwrap());
+    texts.push(r.outcome.render());
+    texts.push(format!("{:?} {:?} {:?}", seed, r.plan, r.outcome));
+    let mut c = Client::new(&opts(&f.url), creds()).unwrap();
+    c.login().unwrap();
+    let project = c.resolve_project("overworld").unwrap();
+    let state = apply::read_state(&mut c, &project, "dev", &seed).unwrap();
+    texts.push(format!("{c:?} {state:?}"));
+    c.revoke().unwrap();
+    let e = seed_run(&f, "nope", &seed, false).unwrap_err();
+    texts.push(format!("{e} {e:?}"));
+    for t in &texts {
+        assert!(!t.contains(&marker), "value leaked into: {t}");
+        assert!(!t.contains(CLIENT_SECRET), "client secret leaked into: {t}");
+        assert!(!t.contains("eyJfake"), "token leaked into: {t}");
+    }
+    // The marker did travel to the server (the test would notice a broken setup).
+    assert!(f.log().iter().any(|r| r.body.contains(&marker)));
+    assert!(f.secrets("dev").values().any(|v| v == &marker));
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+#[test]
+fn a_bad_ca_bundle_is_refused() {
+    let mut o = opts("https://infisical.demo.invalid");
+    o.ca_pem = Some(b"not a pem".to_vec());
+    let e = Client::new(&o, creds()).unwrap_err();
+    assert!(e.to_string().contains("--ca-cert"), "{e}");
+}
