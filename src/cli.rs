@@ -77,6 +77,9 @@ pub enum Command {
     ///
     /// Example: overworld-secrets seed-infisical --env dev --dry-run
     SeedInfisical(SeedInfisicalArgs),
+    /// Infisical beyond seeding: diff (git against the server, names only) and pull (adopt).
+    #[command(subcommand)]
+    Infisical(InfisicalCommand),
     /// Print the man page (roff) to stdout.
     ///
     /// Example: overworld-secrets man | man -l -
@@ -163,9 +166,8 @@ pub struct FilestatusArgs {
 
 #[derive(Debug, Args)]
 pub struct SeedInfisicalArgs {
-    /// Only this environment (default: every environment in the config).
-    #[arg(long, value_name = "ENV")]
-    pub env: Option<String>,
+    #[command(flatten)]
+    pub conn: InfisicalConnArgs,
     /// Show the plan and write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -175,6 +177,14 @@ pub struct SeedInfisicalArgs {
     /// Apply without asking (required when stdin is not a terminal).
     #[arg(short = 'y', long)]
     pub yes: bool,
+}
+
+/// How to reach Infisical and which environments to act on (seed-infisical, infisical …).
+#[derive(Debug, Args, Clone)]
+pub struct InfisicalConnArgs {
+    /// Only this environment (default: every environment in the config).
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
     /// Trust this CA (PEM) for the Infisical host, in addition to the system roots.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
@@ -190,4 +200,38 @@ pub struct SeedInfisicalArgs {
     /// Use this overworld-secrets.yaml instead of searching from the working directory upward.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InfisicalCommand {
+    /// What differs between git and Infisical, by name only; exit 1 when anything does.
+    ///
+    /// `+` only in git, `~` value differs, `-` only in Infisical, `+ folder` missing folder.
+    ///
+    /// Example: overworld-secrets infisical diff --env prod
+    Diff(InfisicalDiffArgs),
+    /// Write what Infisical holds into SOPS seed files, to adopt an existing instance.
+    ///
+    /// Encrypts with the .sops.yaml rule for the target file; never overwrites without --force.
+    ///
+    /// Example: overworld-secrets infisical pull --env dev
+    Pull(InfisicalPullArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InfisicalDiffArgs {
+    #[command(flatten)]
+    pub conn: InfisicalConnArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InfisicalPullArgs {
+    #[command(flatten)]
+    pub conn: InfisicalConnArgs,
+    /// Write here instead of the environment's seed file (only with a single environment).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace an existing seed file.
+    #[arg(long)]
+    pub force: bool,
 }

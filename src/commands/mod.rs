@@ -3,6 +3,8 @@
 pub mod decrypt;
 pub mod encrypt;
 pub mod filestatus;
+pub mod infisical_diff;
+pub mod infisical_pull;
 pub mod meta;
 pub mod seed_infisical;
 
@@ -57,6 +59,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Completions { shell } => meta::completions(shell),
         Command::Man => meta::man(),
         Command::SeedInfisical(a) => seed_infisical::run(&ctx, a),
+        Command::Infisical(c) => seed_infisical::run_infisical(&ctx, c),
     }
 }
 

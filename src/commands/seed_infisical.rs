@@ -4,7 +4,7 @@
 //! otherwise) and never print a value: the plan and the result carry names only.
 
 use super::Ctx;
-use crate::cli::SeedInfisicalArgs;
+use crate::cli::{InfisicalCommand, InfisicalConnArgs, SeedInfisicalArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::infisical::apply::{self, ApplyOutcome};
@@ -26,9 +26,23 @@ pub const ENV_CLIENT_ID: &str = "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID";
 pub const ENV_CLIENT_SECRET: &str = "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET";
 pub const ENV_API_URL: &str = "INFISICAL_API_URL";
 
-pub fn run(ctx: &Ctx, a: SeedInfisicalArgs) -> Result<()> {
+/// A logged-in conversation with Infisical plus everything read locally to start it.
+pub(crate) struct Session {
+    pub cfg: Config,
+    pub icfg: InfisicalConfig,
+    /// The environments acted on (`--env`, or all configured).
+    pub envs: Vec<String>,
+    /// Seeds of `envs`, decrypted (empty when not asked for).
+    pub seeds: Vec<(String, Seed)>,
+    pub client: Client,
+}
+
+/// Reads config, seeds (if `with_seeds`) and credentials — every local failure before any
+/// request — then logs in. The caller must end with [`finish`] so the token is revoked.
+pub(crate) fn open(ctx: &Ctx, conn: &InfisicalConnArgs, with_seeds: bool) -> Result<Session> {
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
-    let cfg = Config::find(&cwd, a.config.as_deref()).map_err(|e| Error::Usage(e.to_string()))?;
+    let cfg =
+        Config::find(&cwd, conn.config.as_deref()).map_err(|e| Error::Usage(e.to_string()))?;
     let section = cfg.infisical.as_ref().ok_or_else(|| {
         Error::Usage(format!(
             "{}: no `infisical:` section (host, project, environments); see README.md",
@@ -37,7 +51,7 @@ pub fn run(ctx: &Ctx, a: SeedInfisicalArgs) -> Result<()> {
     })?;
     let icfg = InfisicalConfig::from_value(&cfg.root, section)
         .map_err(|e| Error::Usage(format!("{}: {e}", cfg.path.display())))?;
-    let envs: Vec<String> = match &a.env {
+    let envs: Vec<String> = match &conn.env {
         Some(e) if icfg.environments.contains(e) => vec![e.clone()],
         Some(e) => {
             return Err(Error::Usage(format!(
@@ -56,8 +70,9 @@ pub fn run(ctx: &Ctx, a: SeedInfisicalArgs) -> Result<()> {
                 "no Infisical host: set infisical.host in the config or {ENV_API_URL}"
             ))
         })?;
+    // A plain-http or malformed host is a usage error: say so before decrypting anything.
+    crate::infisical::client::api_base(&host, conn.insecure)?;
 
-    // Everything local first: a bad seed or missing key fails before any request.
     let ids = std::cell::OnceCell::new();
     let identities = || -> Result<&Identities> {
         if ids.get().is_none() {
@@ -68,61 +83,87 @@ pub fn run(ctx: &Ctx, a: SeedInfisicalArgs) -> Result<()> {
         Ok(ids.get().expect("set above"))
     };
     let mut seeds = Vec::new();
-    for env in &envs {
-        let file = icfg.seed_file(env);
-        let shown = cfg.display_path(&file).to_string();
-        let tree = decrypt_file(&file, identities()?)?;
-        seeds.push((env.clone(), Seed::from_tree(&shown, &tree)?));
+    if with_seeds {
+        for env in &envs {
+            let file = icfg.seed_file(env);
+            let shown = cfg.display_path(&file).to_string();
+            let tree = decrypt_file(&file, identities()?)?;
+            seeds.push((env.clone(), Seed::from_tree(&shown, &tree)?));
+        }
     }
     let creds = credentials(&cfg, icfg.credentials.as_ref(), identities)?;
 
-    if a.insecure {
+    if conn.insecure {
         ctx.printer.warn(
             "--insecure: the server's certificate is NOT verified; anyone on the path can read the client secret and every value",
         );
     }
-    let ca_pem = match &a.ca_cert {
+    let ca_pem = match &conn.ca_cert {
         Some(p) => Some(std::fs::read(p).map_err(|e| Error::io(p, e))?),
         None => None,
     };
     let opts = ClientOptions {
         host,
         ca_pem,
-        ca_only: a.ca_cert_only,
-        insecure: a.insecure,
-        timeout: Duration::from_secs(a.timeout.max(1)),
+        ca_only: conn.ca_cert_only,
+        insecure: conn.insecure,
+        timeout: Duration::from_secs(conn.timeout.max(1)),
         retry: RetryPolicy::default(),
     };
     let mut client = Client::new(&opts, creds)?;
     client.login()?;
-    // From here on the token exists: revoke it whatever happens next (INFISICAL.md §2.3).
-    let result = plan_and_apply(ctx, &a, &icfg, &mut client, &seeds);
-    if let Err(e) = client.revoke() {
+    Ok(Session {
+        cfg,
+        icfg,
+        envs,
+        seeds,
+        client,
+    })
+}
+
+/// Revokes the token whatever `result` is (INFISICAL.md §2.3), then passes `result` on.
+pub(crate) fn finish<T>(ctx: &Ctx, s: &mut Session, result: Result<T>) -> Result<T> {
+    if let Err(e) = s.client.revoke() {
         ctx.printer
             .warn(&format!("could not revoke the access token: {e}"));
     }
     result
 }
 
-fn plan_and_apply(
-    ctx: &Ctx,
-    a: &SeedInfisicalArgs,
-    icfg: &InfisicalConfig,
-    client: &mut Client,
-    seeds: &[(String, Seed)],
-) -> Result<()> {
-    let project = client.resolve_project(&icfg.project)?;
+pub fn run(ctx: &Ctx, a: SeedInfisicalArgs) -> Result<()> {
+    let mut s = open(ctx, &a.conn, true)?;
+    let result = plan_and_apply(ctx, &a, &mut s);
+    finish(ctx, &mut s, result)
+}
+
+/// `infisical diff` / `infisical pull`.
+pub fn run_infisical(ctx: &Ctx, c: InfisicalCommand) -> Result<()> {
+    match c {
+        InfisicalCommand::Diff(a) => super::infisical_diff::run(ctx, a),
+        InfisicalCommand::Pull(a) => super::infisical_pull::run(ctx, a),
+    }
+}
+
+/// Resolves the project and plans every environment of the session.
+pub(crate) fn plans(ctx: &Ctx, s: &mut Session, prune: bool) -> Result<Vec<EnvPlan>> {
+    let project = s.client.resolve_project(&s.icfg.project)?;
     ctx.printer.detail(&format!(
         "project {} ({}), API {:?}",
         project.slug,
         project.id,
-        client.generation()
+        s.client.generation()
     ));
     let mut plans: Vec<EnvPlan> = Vec::new();
-    for (env, seed) in seeds {
-        let state = apply::read_state(client, &project, env, seed)?;
-        plans.push(plan::compute(env, seed, &state.current, a.prune)?);
+    for (env, seed) in &s.seeds {
+        let state = apply::read_state(&mut s.client, &project, env, seed)?;
+        plans.push(plan::compute(env, seed, &state.current, prune)?);
     }
+    Ok(plans)
+}
+
+fn plan_and_apply(ctx: &Ctx, a: &SeedInfisicalArgs, s: &mut Session) -> Result<()> {
+    let plans = plans(ctx, s, a.prune)?;
+    let (icfg, client, seeds) = (&s.icfg, &mut s.client, &s.seeds);
     let writes = plans.iter().any(EnvPlan::has_writes);
     if !ctx.printer.json && !ctx.printer.quiet {
         crate::output::stdout_write(
@@ -166,7 +207,7 @@ fn plan_and_apply(
     }
 }
 
-fn print_json(
+pub(crate) fn print_json(
     icfg: &InfisicalConfig,
     client: &Client,
     plans: &[EnvPlan],
@@ -215,7 +256,7 @@ fn confirm(ctx: &Ctx, a: &SeedInfisicalArgs, target: &str) -> Result<()> {
     }
 }
 
-fn decrypt_file(file: &Path, ids: &Identities) -> Result<crate::sops::tree::Tree> {
+pub(crate) fn decrypt_file(file: &Path, ids: &Identities) -> Result<crate::sops::tree::Tree> {
     let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
     let enc = engine::load(Format::from_path(file), &bytes).map_err(|e| Error::sops(file, e))?;
     let dec = engine::decrypt(&enc, ids, false).map_err(|e| Error::sops(file, e))?;
