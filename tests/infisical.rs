@@ -845,3 +845,99 @@ fn binary_pull_then_diff_and_seed_are_in_sync() {
         }
     }
 }
+
+/// The oracle Python (with `cryptography`): `OVERWORLD_ORACLE_PYTHON` as scripts/test.sh sets
+/// it, else the venv it creates. A missing oracle is an error, not a skip.
+fn oracle_python() -> std::path::PathBuf {
+    std::env::var_os("OVERWORLD_ORACLE_PYTHON")
+        .map(Into::into)
+        .or_else(|| {
+            let p = repo().join("target/oracles/bin/python");
+            p.exists().then_some(p)
+        })
+        .expect("no oracle Python: run scripts/test.sh (it creates target/oracles)")
+}
+
+/// A TLS server on loopback with a throwaway CA (`tls_server.py`); killed on drop.
+struct TlsServer {
+    child: std::process::Child,
+    url: String,
+    ca: Vec<u8>,
+    _dir: tempfile::TempDir,
+}
+
+impl TlsServer {
+    fn start(mode: &str) -> TlsServer {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(oracle_python())
+            .arg(repo().join("tests/fixtures/infisical/tls_server.py"))
+            .arg(dir.path())
+            .arg(mode)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start tls_server.py");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port: u16 = line.trim().parse().expect("port from tls_server.py");
+        TlsServer {
+            child,
+            url: format!("https://127.0.0.1:{port}"),
+            ca: std::fs::read(dir.path().join("ca.pem")).unwrap(),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn login_via(o: &ClientOptions) -> InfisicalError {
+    let mut c = Client::new(o, creds()).unwrap();
+    c.login().unwrap_err()
+}
+
+/// `--ca-cert` (added to or replacing the system roots) and `--insecure` against a private CA;
+/// a CN-only certificate fails with the subjectAltName hint (INFISICAL.md §8).
+#[test]
+fn private_ca_certificates() {
+    let s = TlsServer::start("san");
+    let mut o = opts(&s.url);
+    o.timeout = Duration::from_secs(5);
+    // Unknown CA: a transport error with the hint, and no HTTP exchange.
+    let e = login_via(&o);
+    assert!(matches!(e, InfisicalError::Transport { .. }), "{e}");
+    assert!(e.to_string().contains("--ca-cert"), "{e}");
+    // The CA added to the system roots, or alone: TLS works, the server's 401 comes through.
+    for only in [false, true] {
+        o.ca_pem = Some(s.ca.clone());
+        o.ca_only = only;
+        let e = login_via(&o);
+        assert!(
+            matches!(e, InfisicalError::Login { status: 401, .. }),
+            "ca_only={only}: {e}"
+        );
+    }
+    // --insecure skips verification.
+    let mut o = opts(&s.url);
+    o.timeout = Duration::from_secs(5);
+    o.insecure = true;
+    assert!(matches!(
+        login_via(&o),
+        InfisicalError::Login { status: 401, .. }
+    ));
+
+    let cn = TlsServer::start("cn-only");
+    let mut o = opts(&cn.url);
+    o.timeout = Duration::from_secs(5);
+    o.ca_pem = Some(cn.ca.clone());
+    let e = login_via(&o);
+    assert!(matches!(e, InfisicalError::Transport { .. }), "{e}");
+    assert!(e.to_string().contains("subjectAltName"), "{e}");
+}

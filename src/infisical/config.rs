@@ -148,6 +148,20 @@ mod tests {
         assert_eq!(cr.client_id.len(), 2);
     }
 
+    /// The shipped demo section parses and points at files that exist.
+    #[test]
+    fn the_repository_config_is_valid() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let cfg = crate::config::Config::load(&root.join("overworld-secrets.yaml")).unwrap();
+        let c = InfisicalConfig::from_value(&cfg.root, cfg.infisical.as_ref().unwrap()).unwrap();
+        assert_eq!(c.project, "overworld");
+        assert_eq!(c.host.as_deref(), Some("https://infisical.demo.invalid"));
+        for env in &c.environments {
+            assert!(c.seed_file(env).is_file(), "{env}");
+        }
+        assert!(c.credentials.unwrap().file.is_file());
+    }
+
     #[test]
     fn typos_and_bad_values_are_errors() {
         let e = parse("project: o\nenvironments: [dev]\ncredentails: {}\n")
