@@ -333,6 +333,24 @@ fn a_timeout_is_retried_and_a_write_that_landed_is_not_duplicated() {
 }
 
 #[test]
+fn a_timed_out_delete_that_landed_is_not_reported_as_failed() {
+    let f = Fake::start(Gen::Current);
+    seed_run(&f, "dev", &demo_seed(), false).unwrap();
+    f.put("dev", "/", "OLD", "x");
+    f.fault(
+        "DELETE",
+        "/api/v4/secrets/batch",
+        FaultKind::Delay(Duration::from_millis(2500)),
+    );
+    f.clear_log();
+    let r = seed_run(&f, "dev", &demo_seed(), true).unwrap();
+    assert!(r.outcome.complete(), "{}", r.outcome.render());
+    assert!(!f.secrets("dev").contains_key("/OLD"));
+    // The retry found the key gone (404) and checked instead of failing or looping.
+    assert_eq!(f.count("DELETE", "/api/v4/secrets/batch"), 2);
+}
+
+#[test]
 fn a_timeout_that_never_ends_fails_after_the_bound() {
     let f = Fake::start(Gen::Current);
     for _ in 0..4 {
@@ -408,6 +426,7 @@ fn an_approval_policy_is_reported_as_pending() {
         .count();
     assert_eq!(pending, 3);
     assert!(r.outcome.render().contains("3 pending approval"));
+    assert!(r.outcome.only_pending());
     assert!(f.secrets("dev").is_empty());
 }
 

@@ -162,6 +162,14 @@ pub(crate) fn plans(ctx: &Ctx, s: &mut Session, prune: bool) -> Result<Vec<EnvPl
 }
 
 fn plan_and_apply(ctx: &Ctx, a: &SeedInfisicalArgs, s: &mut Session) -> Result<()> {
+    // An empty (or emptied) seed with --prune would wipe the environment: refuse outright.
+    if a.prune {
+        if let Some((env, _)) = s.seeds.iter().find(|(_, seed)| seed.keys().is_empty()) {
+            return Err(Error::Usage(format!(
+                "the {env} seed holds no secrets; refusing --prune, which would delete everything in {env}"
+            )));
+        }
+    }
     let plans = plans(ctx, s, a.prune)?;
     let (icfg, client, seeds) = (&s.icfg, &mut s.client, &s.seeds);
     let writes = plans.iter().any(EnvPlan::has_writes);
@@ -198,6 +206,12 @@ fn plan_and_apply(ctx: &Ctx, a: &SeedInfisicalArgs, s: &mut Session) -> Result<(
             outcome.ops.len()
         ));
         Ok(())
+    } else if outcome.only_pending() {
+        // Not written yet: a re-run now would file the same change requests again.
+        Err(Error::Findings(format!(
+            "changes wait for approval in Infisical (nothing written yet); re-run after they are approved or rejected\n{}",
+            outcome.render().trim_end()
+        )))
     } else {
         // A re-run re-reads and re-diffs, so it converges on whatever did not land.
         Err(Error::Findings(format!(

@@ -120,6 +120,15 @@ impl ApplyOutcome {
         self.ops.iter().all(|o| o.status == OpStatus::Applied)
     }
 
+    /// Nothing failed or was skipped, but some writes wait for approval in Infisical.
+    pub fn only_pending(&self) -> bool {
+        !self.complete()
+            && self
+                .ops
+                .iter()
+                .all(|o| matches!(o.status, OpStatus::Applied | OpStatus::PendingApproval))
+    }
+
     /// A summary for people: counts, then every call that did not apply, by name.
     pub fn render(&self) -> String {
         let n = |f: &dyn Fn(&OpStatus) -> bool| self.ops.iter().filter(|o| f(&o.status)).count();
@@ -262,6 +271,17 @@ pub fn apply(
                             }
                         }
                     }
+                    Err(e) if op == BatchOp::Delete && missing_key(&e) => {
+                        // A retried delete whose first attempt did land, or a racing writer:
+                        // done if the keys are gone, else delete what remains once.
+                        match converge_after_missing(client, env, folder, &keys) {
+                            Ok(s) => s,
+                            Err(e) => {
+                                stop = fatal(&e);
+                                OpStatus::Failed(e.to_string())
+                            }
+                        }
+                    }
                     Err(e) => {
                         stop = fatal(&e);
                         OpStatus::Failed(e.to_string())
@@ -283,6 +303,39 @@ pub fn apply(
 
 fn already_exists(e: &InfisicalError) -> bool {
     matches!(e, InfisicalError::Http { status: 400, message, .. } if message.contains("already exist"))
+}
+
+fn missing_key(e: &InfisicalError) -> bool {
+    matches!(e, InfisicalError::Http { status: 404, message, .. } if message.contains("does not exist"))
+}
+
+fn converge_after_missing(
+    client: &mut Client,
+    env: &str,
+    folder: &str,
+    keys: &[&str],
+) -> Result<OpStatus> {
+    let present: BTreeSet<String> = client
+        .list_secrets(env, folder)?
+        .into_iter()
+        .filter(|s| s.folder == folder)
+        .map(|s| s.key)
+        .collect();
+    let left: Vec<BatchEntry<'_>> = keys
+        .iter()
+        .filter(|k| present.contains(**k))
+        .map(|k| BatchEntry {
+            key: k,
+            value: None,
+        })
+        .collect();
+    if left.is_empty() {
+        return Ok(OpStatus::Applied);
+    }
+    Ok(match client.batch(BatchOp::Delete, env, folder, &left)? {
+        WriteOutcome::Applied => OpStatus::Applied,
+        WriteOutcome::PendingApproval => OpStatus::PendingApproval,
+    })
 }
 
 /// After a create batch was refused because some key exists: re-list the folder, create what is
