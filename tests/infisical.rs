@@ -253,6 +253,31 @@ fn rate_limit_waits_for_retry_after() {
 }
 
 #[test]
+fn an_exhausted_rate_limit_window_is_waited_out_before_the_next_call() {
+    let f = Fake::start(Gen::Current);
+    f.fault(
+        "GET",
+        "/api/v4/secrets",
+        FaultKind::Headers(vec![
+            ("x-ratelimit-limit", "40".into()),
+            ("x-ratelimit-remaining", "0".into()),
+            ("x-ratelimit-reset", "1".into()),
+        ]),
+    );
+    let t = Instant::now();
+    let r = seed_run(&f, "dev", &demo_seed(), false).unwrap();
+    assert!(r.outcome.complete());
+    assert!(
+        t.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        t.elapsed()
+    );
+    // No 429 was provoked: one list call, writes as usual.
+    assert_eq!(f.count("GET", "/api/v4/secrets"), 1);
+    assert_eq!(f.writes().len(), 5);
+}
+
+#[test]
 fn server_errors_are_retried_with_a_bound() {
     let f = Fake::start(Gen::Current);
     for _ in 0..2 {

@@ -188,7 +188,7 @@ fn plan_and_apply(ctx: &Ctx, a: &SeedInfisicalArgs, s: &mut Session) -> Result<(
         }
         return Ok(());
     }
-    confirm(ctx, a, client.base())?;
+    confirm(a, client.base())?;
     let total: usize = plans.iter().map(apply::call_count).sum();
     let bar = ctx.printer.progress(total as u64, "applying");
     let mut outcome = ApplyOutcome::default();
@@ -245,7 +245,7 @@ pub(crate) fn print_json(
 
 /// Consent: `--yes`, or a `y` typed on a terminal. Without a terminal and without `--yes`,
 /// refuse — a script must say so explicitly.
-fn confirm(ctx: &Ctx, a: &SeedInfisicalArgs, target: &str) -> Result<()> {
+fn confirm(a: &SeedInfisicalArgs, target: &str) -> Result<()> {
     if a.yes {
         return Ok(());
     }
@@ -255,7 +255,6 @@ fn confirm(ctx: &Ctx, a: &SeedInfisicalArgs, target: &str) -> Result<()> {
             "refusing to write to Infisical without confirmation: stdin is not a terminal; pass --yes (or --dry-run)".into(),
         ));
     }
-    let _ = ctx;
     eprint!("Apply this plan to {target}? [y/N] ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();

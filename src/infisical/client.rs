@@ -156,6 +156,8 @@ pub struct Client {
     creds: Credentials,
     token: Option<AccessToken>,
     relogged: bool,
+    /// Set when the server said the rate-limit window is used up: wait until then (§5).
+    not_before: Option<std::time::Instant>,
     retry: RetryPolicy,
     secrets_gen: ApiGeneration,
     folders_gen: ApiGeneration,
@@ -340,6 +342,7 @@ impl Client {
             creds,
             token: None,
             relogged: false,
+            not_before: None,
             retry: opts.retry.clone(),
             secrets_gen: ApiGeneration::Current,
             folders_gen: ApiGeneration::Current,
@@ -382,6 +385,25 @@ impl Client {
             .parse()
             .ok()?;
         Some(Duration::from_secs(secs).min(self.retry.max_retry_after))
+    }
+
+    /// `x-ratelimit-remaining: 0` with `x-ratelimit-reset: <s>` (on every response, §5): the next
+    /// call would get a 429, so wait for the window instead of provoking one.
+    fn window_exhausted(&self, r: &Response) -> Option<std::time::Instant> {
+        let h = |n: &str| {
+            r.headers()
+                .get(n)?
+                .to_str()
+                .ok()?
+                .trim()
+                .parse::<u64>()
+                .ok()
+        };
+        if h("x-ratelimit-remaining")? != 0 {
+            return None;
+        }
+        let wait = Duration::from_secs(h("x-ratelimit-reset")?).min(self.retry.max_retry_after);
+        Some(std::time::Instant::now() + wait)
     }
 
     /// Universal Auth login (§2.1). Exactly one attempt, whatever happens.
@@ -488,6 +510,9 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            if let Some(t) = self.not_before.take() {
+                std::thread::sleep(t.saturating_duration_since(std::time::Instant::now()));
+            }
             let token = match &self.token {
                 Some(t) => t.0.clone(),
                 None => {
@@ -520,6 +545,7 @@ impl Client {
             };
             let status = resp.status();
             let wait = self.retry_after(&resp);
+            self.not_before = self.window_exhausted(&resp);
             let bytes = match resp.bytes() {
                 Ok(b) => Zeroizing::new(b.to_vec()),
                 Err(e) => {

@@ -47,6 +47,8 @@ pub enum FaultKind {
     Respond(u16, Vec<(&'static str, String)>, Value),
     /// Handle the request normally but answer only after this delay.
     Delay(Duration),
+    /// Handle the request normally and add these headers to the answer.
+    Headers(Vec<(&'static str, String)>),
     /// Invalidate every token, then answer 403 TokenError (an expired JWT, §1.1).
     ExpireToken,
 }
@@ -326,6 +328,7 @@ fn handle(gen: Gen, st: &Arc<Mutex<State>>, raw: &Raw) -> Answer {
     let req = &raw.req;
     s.log.push(req.clone());
     let mut delay = None;
+    let mut extra = Vec::new();
     if let Some(i) = s
         .faults
         .iter()
@@ -335,6 +338,7 @@ fn handle(gen: Gen, st: &Arc<Mutex<State>>, raw: &Raw) -> Answer {
         match f.kind {
             FaultKind::Respond(status, headers, body) => return (status, headers, body, None),
             FaultKind::Delay(d) => delay = Some(d),
+            FaultKind::Headers(h) => extra = h,
             FaultKind::ExpireToken => {
                 s.tokens.clear();
                 return err(
@@ -350,6 +354,7 @@ fn handle(gen: Gen, st: &Arc<Mutex<State>>, raw: &Raw) -> Answer {
     let p = req.path.as_str();
     let mut a = route(gen, &mut s, m, p, &req.query, &body, raw.auth.as_deref());
     a.3 = delay;
+    a.1.extend(extra);
     a
 }
 
