@@ -8,7 +8,7 @@
 //! value that is already right (every update is a new secret version, §6.4).
 
 use super::client::{BatchEntry, BatchOp, Client, Project, WriteOutcome};
-use super::plan::{self, Action, Current, EnvPlan, RemoteValue};
+use super::plan::{self, Action, Current, EnvPlan};
 use super::seed::Seed;
 use super::{join, InfisicalError, Result};
 use serde::Serialize;
@@ -387,14 +387,50 @@ fn converge_after_conflict(
     Ok(status)
 }
 
-/// Keeps only the keys' presence (for tests and diagnostics): `folder/key` for every known value.
-pub fn remote_keys(c: &Current) -> BTreeSet<String> {
-    c.secrets
-        .iter()
-        .flat_map(|(f, ks)| {
-            ks.iter()
-                .filter(|(_, v)| matches!(v, RemoteValue::Known(_)))
-                .map(move |(k, _)| join(f, k))
-        })
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::infisical::plan::RemoteValue;
+
+    #[test]
+    fn outcome_json_shape() {
+        let op = |status| OpResult {
+            environment: "dev".into(),
+            kind: OpKind::Create,
+            folder: "/db".into(),
+            keys: vec!["PASSWORD".into()],
+            status,
+        };
+        let v = serde_json::to_value(op(OpStatus::Applied)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"environment":"dev","kind":"create","folder":"/db","keys":["PASSWORD"],"status":"applied"})
+        );
+        let v = serde_json::to_value(op(OpStatus::Failed("POST /api/x: HTTP 400".into()))).unwrap();
+        assert_eq!(v["status"], "failed");
+        assert_eq!(v["error"], "POST /api/x: HTTP 400");
+        let o = ApplyOutcome {
+            ops: vec![op(OpStatus::Applied), op(OpStatus::PendingApproval)],
+        };
+        assert!(!o.complete() && o.only_pending());
+    }
+
+    #[test]
+    fn call_count_matches_the_calls_apply_makes() {
+        let mut seed = Seed::default();
+        seed.insert("/a/b", "K", crate::secret::SecretBytes::from_str("v"));
+        seed.insert("/", "R", crate::secret::SecretBytes::from_str("v"));
+        let mut cur = Current::default();
+        cur.secrets.entry("/".into()).or_default().insert(
+            "R".into(),
+            RemoteValue::Known(crate::secret::SecretBytes::from_str("old")),
+        );
+        cur.secrets.entry("/".into()).or_default().insert(
+            "GONE".into(),
+            RemoteValue::Known(crate::secret::SecretBytes::from_str("x")),
+        );
+        let p = plan::compute("dev", &seed, &cur, true).unwrap();
+        // One folder call (/a/b makes /a), create in /a/b, update and delete in /.
+        assert_eq!(call_count(&p), 4);
+    }
 }
