@@ -985,3 +985,79 @@ fn private_ca_certificates() {
     assert!(matches!(e, InfisicalError::Transport { .. }), "{e}");
     assert!(e.to_string().contains("subjectAltName"), "{e}");
 }
+
+mod converges {
+    //! Property: from any server state left by one seed, seeding another (with --prune) makes the
+    //! server hold exactly the second seed as the server normalises it, and a further run writes
+    //! nothing — on both API generations.
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    type Model = BTreeMap<String, BTreeMap<String, String>>;
+
+    fn model() -> impl Strategy<Value = Model> {
+        let folder = prop::collection::vec("[a-z]{1,3}", 0..3).prop_map(|segs| {
+            if segs.is_empty() {
+                "/".to_string()
+            } else {
+                format!("/{}", segs.join("/"))
+            }
+        });
+        let keys = prop::collection::btree_map(
+            "[A-Z_]{1,4}",
+            "[ \t\n]{0,2}[a-zA-Z0-9 #!-]{0,10}[ \t\n]{0,2}",
+            0..4,
+        );
+        prop::collection::btree_map(folder, keys, 0..4)
+    }
+
+    fn to_seed(m: &Model) -> Seed {
+        let mut s = Seed::default();
+        for (f, ks) in m {
+            for (k, v) in ks {
+                s.insert(f, k, SecretBytes::from_str(v));
+            }
+        }
+        s
+    }
+
+    /// What the server should hold: observed normalisation (INFISICAL.md §6), computed here
+    /// independently of the tool and of the fake.
+    fn expected(m: &Model) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (f, ks) in m {
+            for (k, v) in ks {
+                let mut n = v.trim_matches([' ', '\t', '\n']).to_string();
+                if v.ends_with('\n') {
+                    n.push('\n');
+                }
+                let path = if f == "/" {
+                    format!("/{k}")
+                } else {
+                    format!("{f}/{k}")
+                };
+                out.insert(path, n);
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #[test]
+        fn any_seed_converges_and_then_writes_nothing(a in model(), b in model(), legacy in any::<bool>()) {
+            let f = Fake::start(if legacy { Gen::Legacy } else { Gen::Current });
+            let r = seed_run(&f, "dev", &to_seed(&a), true).unwrap();
+            prop_assert!(r.outcome.complete(), "{}", r.outcome.render());
+            prop_assert_eq!(f.secrets("dev"), expected(&a));
+            let r = seed_run(&f, "dev", &to_seed(&b), true).unwrap();
+            prop_assert!(r.outcome.complete(), "{}", r.outcome.render());
+            prop_assert_eq!(f.secrets("dev"), expected(&b));
+            f.clear_log();
+            let r = seed_run(&f, "dev", &to_seed(&b), true).unwrap();
+            prop_assert!(!r.plan.has_writes(), "{:?}", r.plan);
+            prop_assert!(f.writes().is_empty(), "{:?}", f.writes());
+        }
+    }
+}
