@@ -1061,3 +1061,24 @@ mod converges {
         }
     }
 }
+
+/// `--prune` with a seed that holds no secret would empty the environment: refused before login.
+#[test]
+#[ignore = "needs the SOPS YAML store"]
+fn binary_refuses_prune_with_an_empty_seed() {
+    let f = Fake::start(Gen::Current);
+    let dir = marker_repo();
+    std::fs::copy(
+        repo().join("tests/fixtures/infisical/empty-seed.yaml"),
+        dir.path().join("seeds/dev.yaml"),
+    )
+    .unwrap();
+    let o = run_bin_creds(dir.path(), &f, &["seed-infisical", "--prune", "--yes"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("refusing --prune"), "{}", o.stderr);
+    assert!(f.log().is_empty(), "a request was sent: {:?}", f.log());
+    // Without --prune it is a harmless plan: one folder to create.
+    let o = run_bin_creds(dir.path(), &f, &["seed-infisical", "--dry-run"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("+ folder /apps"), "{}", o.stdout);
+}

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::infisical::plan::{self, EnvPlan};
 
 pub fn run(ctx: &Ctx, a: InfisicalDiffArgs) -> Result<()> {
-    let mut s = open(ctx, &a.conn, true)?;
+    let mut s = open(ctx, &a.conn, true, &|_| Ok(()))?;
     let result = diff(ctx, &mut s);
     finish(ctx, &mut s, result)
 }

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub fn run(ctx: &Ctx, a: InfisicalPullArgs) -> Result<()> {
-    let mut s = open(ctx, &a.conn, false)?;
+    let mut s = open(ctx, &a.conn, false, &|_| Ok(()))?;
     let result = pull(ctx, &a, &mut s);
     finish(ctx, &mut s, result)
 }

@@ -26,6 +26,9 @@ pub const ENV_CLIENT_ID: &str = "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID";
 pub const ENV_CLIENT_SECRET: &str = "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET";
 pub const ENV_API_URL: &str = "INFISICAL_API_URL";
 
+/// A command's own check of the decrypted seeds, run before any request.
+pub(crate) type SeedCheck<'a> = dyn Fn(&[(String, Seed)]) -> Result<()> + 'a;
+
 /// A logged-in conversation with Infisical plus everything read locally to start it.
 pub(crate) struct Session {
     pub cfg: Config,
@@ -39,7 +42,12 @@ pub(crate) struct Session {
 
 /// Reads config, seeds (if `with_seeds`) and credentials — every local failure before any
 /// request — then logs in. The caller must end with [`finish`] so the token is revoked.
-pub(crate) fn open(ctx: &Ctx, conn: &InfisicalConnArgs, with_seeds: bool) -> Result<Session> {
+pub(crate) fn open(
+    ctx: &Ctx,
+    conn: &InfisicalConnArgs,
+    with_seeds: bool,
+    check_seeds: &SeedCheck<'_>,
+) -> Result<Session> {
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
     let cfg =
         Config::find(&cwd, conn.config.as_deref()).map_err(|e| Error::Usage(e.to_string()))?;
@@ -91,6 +99,7 @@ pub(crate) fn open(ctx: &Ctx, conn: &InfisicalConnArgs, with_seeds: bool) -> Res
             seeds.push((env.clone(), Seed::from_tree(&shown, &tree)?));
         }
     }
+    check_seeds(&seeds)?;
     let creds = credentials(&cfg, icfg.credentials.as_ref(), identities)?;
 
     if conn.insecure {
@@ -131,7 +140,16 @@ pub(crate) fn finish<T>(ctx: &Ctx, s: &mut Session, result: Result<T>) -> Result
 }
 
 pub fn run(ctx: &Ctx, a: SeedInfisicalArgs) -> Result<()> {
-    let mut s = open(ctx, &a.conn, true)?;
+    // An empty (or emptied) seed with --prune would wipe the environment: refuse outright.
+    let prune_guard = |seeds: &[(String, Seed)]| {
+        match seeds.iter().find(|(_, seed)| a.prune && seed.keys().is_empty()) {
+            Some((env, _)) => Err(Error::Usage(format!(
+                "the {env} seed holds no secrets; refusing --prune, which would delete everything in {env}"
+            ))),
+            None => Ok(()),
+        }
+    };
+    let mut s = open(ctx, &a.conn, true, &prune_guard)?;
     let result = plan_and_apply(ctx, &a, &mut s);
     finish(ctx, &mut s, result)
 }
@@ -162,14 +180,6 @@ pub(crate) fn plans(ctx: &Ctx, s: &mut Session, prune: bool) -> Result<Vec<EnvPl
 }
 
 fn plan_and_apply(ctx: &Ctx, a: &SeedInfisicalArgs, s: &mut Session) -> Result<()> {
-    // An empty (or emptied) seed with --prune would wipe the environment: refuse outright.
-    if a.prune {
-        if let Some((env, _)) = s.seeds.iter().find(|(_, seed)| seed.keys().is_empty()) {
-            return Err(Error::Usage(format!(
-                "the {env} seed holds no secrets; refusing --prune, which would delete everything in {env}"
-            )));
-        }
-    }
     let plans = plans(ctx, s, a.prune)?;
     let (icfg, client, seeds) = (&s.icfg, &mut s.client, &s.seeds);
     let writes = plans.iter().any(EnvPlan::has_writes);
