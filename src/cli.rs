@@ -109,6 +109,17 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Push the application secrets in secrets/infisical/<env>.yaml into Infisical as a reviewed plan.
+    ///
+    /// Logs in with Universal Auth (INFISICAL_UNIVERSAL_AUTH_CLIENT_ID/_SECRET, or the `credentials:`
+    /// file of the config), shows what it would create / update / delete (names only), asks, then
+    /// writes with batch calls. A re-run with nothing changed writes nothing.
+    ///
+    /// Example: overworld-secrets seed-infisical --env dev --dry-run
+    SeedInfisical(SeedInfisicalArgs),
+    /// Infisical beyond seeding: diff (git against the server, names only) and pull (adopt).
+    #[command(subcommand)]
+    Infisical(InfisicalCommand),
     /// Print the man page (roff) to stdout.
     ///
     /// Example: overworld-secrets man | man -l -
@@ -317,4 +328,76 @@ pub enum ExternalSecretsAction {
         #[arg(long, value_name = "NAME")]
         infisical_store: Vec<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct SeedInfisicalArgs {
+    #[command(flatten)]
+    pub conn: InfisicalConnArgs,
+    /// Show the plan and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also delete secrets Infisical holds that the seed no longer has.
+    #[arg(long)]
+    pub prune: bool,
+    /// Apply without asking (required when stdin is not a terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+/// How to reach Infisical and which environments to act on (seed-infisical, infisical …).
+#[derive(Debug, Args, Clone)]
+pub struct InfisicalConnArgs {
+    /// Only this environment (default: every environment in the config).
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Trust this CA (PEM) for the Infisical host, in addition to the system roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Trust only --ca-cert, not the system roots.
+    #[arg(long, requires = "ca_cert")]
+    pub ca_cert_only: bool,
+    /// Do not verify the server's certificate (and allow plain http). Dangerous.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Seconds before one HTTP request times out (it is then retried with backoff).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Use this overworld-secrets.yaml instead of searching from the working directory upward.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InfisicalCommand {
+    /// What differs between git and Infisical, by name only; exit 1 when anything does.
+    ///
+    /// `+` only in git, `~` value differs, `-` only in Infisical, `+ folder` missing folder.
+    ///
+    /// Example: overworld-secrets infisical diff --env prod
+    Diff(InfisicalDiffArgs),
+    /// Write what Infisical holds into SOPS seed files, to adopt an existing instance.
+    ///
+    /// Encrypts with the .sops.yaml rule for the target file; never overwrites without --force.
+    ///
+    /// Example: overworld-secrets infisical pull --env dev
+    Pull(InfisicalPullArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InfisicalDiffArgs {
+    #[command(flatten)]
+    pub conn: InfisicalConnArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InfisicalPullArgs {
+    #[command(flatten)]
+    pub conn: InfisicalConnArgs,
+    /// Write here instead of the environment's seed file (only with a single environment).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace an existing seed file.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -27,6 +27,9 @@ pub enum Error {
     /// Findings that make the command fail (check --, reseal --check): exit 1.
     #[error("{0}")]
     Findings(String),
+    /// Talking to Infisical or preparing its seeds failed (`seed-infisical`).
+    #[error(transparent)]
+    Infisical(#[from] crate::infisical::InfisicalError),
     /// Stdout was closed by the reader (`| head`): a quiet success.
     #[error("broken pipe")]
     BrokenPipe,
@@ -53,6 +56,7 @@ impl Error {
             Error::Usage(_) => 2,
             Error::Io { .. } | Error::Write(_) => 2,
             Error::Findings(_) => 1,
+            Error::Infisical(e) => e.exit_code(),
             Error::BrokenPipe => 0,
         }
     }

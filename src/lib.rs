@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod external_secrets;
 pub mod fsutil;
+pub mod infisical;
 pub mod output;
 pub mod reseal;
 pub mod sealed;

@@ -8,6 +8,7 @@
 mod cli;
 mod crd_schemas;
 mod external_secrets;
+mod infisical;
 mod reseal;
 mod sops_contract;
 mod sops_interop;

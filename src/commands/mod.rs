@@ -6,9 +6,12 @@ pub mod decrypt;
 pub mod encrypt;
 pub mod external_secrets;
 pub mod filestatus;
+pub mod infisical_diff;
+pub mod infisical_pull;
 pub mod meta;
 pub mod reseal;
 pub mod seal;
+pub mod seed_infisical;
 
 use crate::cli::{Cli, Command, StoreArgs};
 use crate::error::{Error, Result};
@@ -67,6 +70,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::ExternalSecrets(a) => external_secrets::run(&ctx, a),
         Command::Completions { shell } => meta::completions(shell),
         Command::Man => meta::man(),
+        Command::SeedInfisical(a) => seed_infisical::run(&ctx, a),
+        Command::Infisical(c) => seed_infisical::run_infisical(&ctx, c),
     }
 }
 
