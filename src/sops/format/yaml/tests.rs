@@ -128,3 +128,60 @@ fn corpus_matches_real_sops() {
         failures.join("")
     );
 }
+
+/// The shared cases' plaintext inputs: what we print for `input.yaml` is what sops printed when
+/// it decrypted the file it had made from it (`expected.yaml`).
+#[test]
+fn shared_inputs_emit_like_sops() {
+    let root = Path::new("/work/shared/fixtures/sops/cases");
+    let Ok(dirs) = std::fs::read_dir(root) else {
+        eprintln!("shared fixtures not present; skipping");
+        return;
+    };
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for dir in dirs.map(|d| d.unwrap().path()) {
+        let (Ok(input), Ok(want)) = (
+            std::fs::read(dir.join("input.yaml")),
+            std::fs::read(dir.join("expected.yaml")),
+        ) else {
+            continue;
+        };
+        checked += 1;
+        match roundtrip(&input, 4) {
+            Ok(out) if out == want => {}
+            Ok(out) => failures.push(show_diff(&dir.display().to_string(), &out, &want)),
+            Err(e) => failures.push(format!("== {}: {e}\n", dir.display())),
+        }
+    }
+    assert!(
+        checked >= 10,
+        "expected the shared YAML inputs, found {checked}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} failed:\n{}",
+        failures.len(),
+        failures.join("")
+    );
+}
+
+/// Differential helper, not a test: `YAML_DIFF_DIR=dir cargo test --lib yaml_diff -- --ignored`
+/// writes `ours.yaml` (or `ours-error.txt`) beside every `input.yaml` under `dir`.
+#[test]
+#[ignore = "tool for comparing against the real sops; see tests/fixtures/yaml-store/README.md"]
+fn yaml_diff_tool() {
+    let Ok(dir) = std::env::var("YAML_DIFF_DIR") else {
+        return;
+    };
+    for d in std::fs::read_dir(dir).unwrap().map(|d| d.unwrap().path()) {
+        let Ok(input) = std::fs::read(d.join("input.yaml")) else {
+            continue;
+        };
+        let indent = if d.join(".sops.yaml").exists() { 2 } else { 4 };
+        match roundtrip(&input, indent) {
+            Ok(out) => std::fs::write(d.join("ours.yaml"), out).unwrap(),
+            Err(e) => std::fs::write(d.join("ours-error.txt"), e).unwrap(),
+        }
+    }
+}
