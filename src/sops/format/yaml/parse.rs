@@ -85,6 +85,9 @@ fn syntax_error(e: &libyaml_safer::Error) -> FormatError {
 }
 
 pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
+    // A UTF-8 byte order mark is skipped like libyaml does; the encoding is then fixed to UTF-8
+    // because libyaml-safer's detection rejects text that merely starts with byte 0xEF (U+FFxx).
+    let input = input.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(input);
     let text = std::str::from_utf8(input).map_err(|e| {
         FormatError::syntax(
             "yaml: invalid UTF-8 in input",
@@ -94,6 +97,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
     let mut parser = Parser::new();
     let mut slice = input;
     parser.set_input_string(&mut slice);
+    parser.set_encoding(libyaml_safer::Encoding::Utf8);
     let mut b = Builder {
         nodes: Vec::new(),
         entries: Vec::new(),
@@ -200,6 +204,13 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
     }
     if b.docs.is_empty() {
         return Err(FormatError::Empty);
+    }
+    // Lines as this module counts them (`\n` only; libyaml also breaks lines at U+2028/9).
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    for e in b.entries.iter_mut() {
+        e.line = line_starts.partition_point(|&s| s <= e.pos) - 1;
     }
     b.fix_seq_columns(text);
     for n in b.nodes.iter_mut() {
