@@ -126,7 +126,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
                 b.register_entry(start.index as usize, start.line as usize);
                 let target = *b.anchors.get(&anchor).ok_or_else(|| {
                     FormatError::syntax(
-                        format!("yaml: unknown anchor '{anchor}' referenced"),
+                        "yaml: unknown anchor referenced",
                         Some(start.line as usize + 1),
                     )
                 })?;

@@ -478,3 +478,89 @@ mod property {
         }
     }
 }
+
+mod parse_semantics {
+    //! What the tree holds after parsing (SOPS.md §8.2), and what errors may say.
+
+    use super::super::parse;
+    use crate::sops::format::FormatError;
+    use crate::sops::tree::{Entry, Item, Node, Scalar};
+
+    fn doc0(src: &str) -> crate::sops::tree::Mapping {
+        parse(src.as_bytes()).unwrap().documents.remove(0)
+    }
+
+    #[test]
+    fn types_follow_go_yaml_v3() {
+        let m = doc0("a: yes\nb: 0644\nc: 1e3\nd: ~\ne: \"12\"\nf: !!str 42\ng: !Ref x\nh: 2024-01-01\ni: !!binary /w==\n");
+        assert_eq!(m.get("a").and_then(Node::as_str), Some("yes"));
+        assert!(matches!(m.get("b"), Some(Node::Scalar(Scalar::Int(420)))));
+        assert!(matches!(m.get("c"), Some(Node::Scalar(Scalar::Float(f))) if *f == 1000.0));
+        assert!(matches!(m.get("d"), Some(Node::Null)));
+        assert_eq!(m.get("e").and_then(Node::as_str), Some("12"));
+        assert_eq!(m.get("f").and_then(Node::as_str), Some("42"));
+        assert_eq!(m.get("g").and_then(Node::as_str), Some("x"));
+        assert!(
+            matches!(m.get("h"), Some(Node::Scalar(Scalar::Time(t))) if t == "2024-01-01T00:00:00Z")
+        );
+        assert!(matches!(m.get("i"), Some(Node::Scalar(Scalar::Str(b))) if b.expose() == [0xff]));
+    }
+
+    #[test]
+    fn aliases_are_expanded_and_merge_keys_kept() {
+        let m = doc0("base: &b\n  user: u\ncopy: *b\nd:\n  <<: *b\n  n: 1\n");
+        assert_eq!(m.get("copy"), m.get("base"));
+        let d = m.get("d").and_then(Node::as_mapping).unwrap();
+        assert_eq!(d.get("<<"), m.get("base"));
+    }
+
+    #[test]
+    fn comments_become_entries_and_items() {
+        let m = doc0("# top\na: 1 # inline\nl:\n  # in list\n  - 1\n");
+        assert!(matches!(m.entries[0], Entry::Comment(ref c) if c.0.expose() == b" top"));
+        assert!(matches!(m.entries[1], Entry::Comment(ref c) if c.0.expose() == b" inline"));
+        let Some(Node::Sequence(items)) = m.get("l") else {
+            panic!("list")
+        };
+        assert!(matches!(items[0], Item::Comment(ref c) if c.0.expose() == b" in list"));
+    }
+
+    #[test]
+    fn documents_and_empty_documents() {
+        let t = parse(b"a: 1\n---\n---\nb: 2\n").unwrap();
+        assert_eq!(t.documents.len(), 3);
+        assert!(t.documents[1].entries.is_empty());
+        assert_eq!(parse(b""), Err(FormatError::Empty));
+        assert_eq!(parse(b"# only a comment\n"), Err(FormatError::Empty));
+    }
+
+    #[test]
+    fn errors_name_lines_and_keys_never_values() {
+        let secret = "s3cr3t-value-marker";
+        let cases = [
+            format!("a: {secret}\nb: 1\na: {secret}\n"),
+            format!("- {secret}\n"),
+            format!("{secret}\n"),
+            format!("a: \"{secret}\n"),
+            format!("a: [{secret}\n"),
+            "a: 9223372036854775808\n".to_string(),
+            format!("1: {secret}\n"),
+            format!("a: *{secret}x\n"),
+        ];
+        for src in &cases {
+            let err = parse(src.as_bytes()).expect_err(src);
+            let text = format!("{err} {err:?}");
+            assert!(!text.contains(secret), "value leaked into {text:?}");
+        }
+        let dup = parse(b"a: 1\nb: 2\na: 3\n").unwrap_err().to_string();
+        assert!(
+            dup.contains("line 3: mapping key \"a\" already defined at line 1"),
+            "{dup}"
+        );
+        let big = parse(b"a: 9223372036854775808\n").unwrap_err();
+        assert_eq!(
+            big,
+            FormatError::Unsupported("Cannot walk value, unknown type: uint64".into())
+        );
+    }
+}
