@@ -13,6 +13,22 @@ fn roundtrip(input: &[u8], indent: usize) -> Result<Vec<u8>, String> {
     emit(&tree, &opts).map_err(|e| format!("emit: {e}"))
 }
 
+/// The `stores.yaml.indent` a case's `.sops.yaml` sets (4 when there is none).
+fn case_indent(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join(".sops.yaml"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix("indent:")
+                        .map(|v| v.trim().parse().ok())
+                })
+                .flatten()
+        })
+        .unwrap_or(4)
+}
+
 fn show_diff(name: &str, got: &[u8], want: &[u8]) -> String {
     let g = String::from_utf8_lossy(got);
     let w = String::from_utf8_lossy(want);
@@ -92,11 +108,7 @@ fn corpus_matches_real_sops() {
     let mut checked = 0;
     for dir in &dirs {
         let input = std::fs::read(dir.join("input.yaml")).unwrap();
-        let indent = if dir.join(".sops.yaml").exists() {
-            2
-        } else {
-            4
-        };
+        let indent = case_indent(dir);
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
         if let Ok(want) = std::fs::read(dir.join("expected.yaml")) {
             checked += 1;
@@ -178,7 +190,7 @@ fn yaml_diff_tool() {
         let Ok(input) = std::fs::read(d.join("input.yaml")) else {
             continue;
         };
-        let indent = if d.join(".sops.yaml").exists() { 2 } else { 4 };
+        let indent = case_indent(&d);
         match roundtrip(&input, indent) {
             Ok(out) => std::fs::write(d.join("ours.yaml"), out).unwrap(),
             Err(e) => std::fs::write(d.join("ours-error.txt"), e).unwrap(),
