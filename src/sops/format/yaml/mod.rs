@@ -11,7 +11,7 @@ mod parse;
 mod resolve;
 
 use super::{EmitOptions, FormatError};
-use crate::sops::tree::{Scalar, Tree};
+use crate::sops::tree::{Node, Scalar, Tree};
 
 /// Parses YAML bytes into one mapping per document (SOPS.md §8.2 "Parsing").
 pub fn parse(input: &[u8]) -> Result<Tree, FormatError> {
@@ -23,9 +23,16 @@ pub fn emit(tree: &Tree, opts: &EmitOptions) -> Result<Vec<u8>, FormatError> {
     Ok(emit::emit(tree, opts.yaml_indent))
 }
 
-/// How `sops decrypt --extract` prints one non-collection value in YAML (`1\n`, `true\n`).
+/// How `sops decrypt --extract` prints one scalar with YAML output: non-strings as a YAML
+/// document (`1\n`, `true\n`, `1e+10\n`), strings raw without a newline (as sops does).
 pub fn emit_scalar(s: &Scalar) -> Vec<u8> {
     emit::emit_scalar(s)
+}
+
+/// How `sops decrypt --extract` prints any node with YAML output (collections as their own
+/// document, e.g. `- 1\n- 2\n`), `opts.yaml_indent` spaces per level.
+pub fn emit_node(node: &Node, opts: &EmitOptions) -> Vec<u8> {
+    emit::emit_node(node, opts.yaml_indent)
 }
 
 #[cfg(test)]

@@ -85,6 +85,9 @@ fn syntax_error(e: &libyaml_safer::Error) -> FormatError {
 }
 
 pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
+    // A UTF-8 byte order mark is skipped like libyaml does; the encoding is then fixed to UTF-8
+    // because libyaml-safer's detection rejects text that merely starts with byte 0xEF (U+FFxx).
+    let input = input.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(input);
     let text = std::str::from_utf8(input).map_err(|e| {
         FormatError::syntax(
             "yaml: invalid UTF-8 in input",
@@ -94,6 +97,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
     let mut parser = Parser::new();
     let mut slice = input;
     parser.set_input_string(&mut slice);
+    parser.set_encoding(libyaml_safer::Encoding::Utf8);
     let mut b = Builder {
         nodes: Vec::new(),
         entries: Vec::new(),
@@ -122,7 +126,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
                 b.register_entry(start.index as usize, start.line as usize);
                 let target = *b.anchors.get(&anchor).ok_or_else(|| {
                     FormatError::syntax(
-                        format!("yaml: unknown anchor '{anchor}' referenced"),
+                        "yaml: unknown anchor referenced",
                         Some(start.line as usize + 1),
                     )
                 })?;
@@ -200,6 +204,13 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
     }
     if b.docs.is_empty() {
         return Err(FormatError::Empty);
+    }
+    // Lines as this module counts them (`\n` only; libyaml also breaks lines at U+2028/9).
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    for e in b.entries.iter_mut() {
+        e.line = line_starts.partition_point(|&s| s <= e.pos) - 1;
     }
     b.fix_seq_columns(text);
     for n in b.nodes.iter_mut() {
@@ -390,10 +401,11 @@ impl Builder {
             let c = &comments[i];
             let doc = self.doc_of(c.pos);
             if c.inline {
+                // The outermost entry starting on the line: `- k: v # c` is a comment of the
+                // sequence item, not of `k` (observed with sops).
                 let owner = self
                     .entries
                     .iter()
-                    .rev()
                     .find(|e| e.doc == doc && e.line == c.line && e.pos < c.pos)
                     .map(|e| (e.container, e.index));
                 if let Some((cont, idx)) = owner {
@@ -471,9 +483,38 @@ impl Builder {
             }
         }
         if *chain.last().unwrap() != target {
-            // N is deeper than (or beside) P: everything is a head comment of N.
+            // N opens a block below P: head comments of N. But when the comment lines step back
+            // to a smaller column, go-yaml keeps only the last such run as N's head; the runs
+            // before it become the foot of N's pair and sops writes them after that first entry
+            // (observed with sops; block mappings only).
+            let n = next.expect("a deeper entry exists");
+            let (n_cont, n_idx) = (self.entries[n].container, self.entries[n].index);
+            let own: Vec<&SrcComment> = group.iter().copied().filter(|c| !c.inline).collect();
+            let last_run = own
+                .windows(2)
+                .rposition(|w| w[1].col < w[0].col)
+                .map_or(0, |i| i + 1);
+            let after_slot = match &self.nodes[n_cont] {
+                RNode::Map(m) if n_idx == 0 && !m.flow && last_run > 0 => {
+                    let value = m.items.first().map(|&(_, v)| v);
+                    Some(match value.map(|v| &self.nodes[v]) {
+                        Some(RNode::Seq(sq)) if !sq.flow => {
+                            let v = value.expect("checked");
+                            (v, self.trailing_index(v))
+                        }
+                        _ => (n_cont, n_idx + 1),
+                    })
+                }
+                _ => None,
+            };
+            let split_pos = own.get(last_run).map_or(usize::MAX, |c| c.pos);
             for c in group {
-                self.slot_mut(next_slot.0, next_slot.1).push(c.text.clone());
+                match after_slot {
+                    Some(slot) if !c.inline && c.pos < split_pos => {
+                        self.slot_mut(slot.0, slot.1).push(c.text.clone())
+                    }
+                    _ => self.slot_mut(next_slot.0, next_slot.1).push(c.text.clone()),
+                }
             }
             return;
         }
@@ -520,10 +561,10 @@ impl Builder {
                     match prev_group_depth {
                         None => {
                             let directly_after = p_line.is_some_and(|l| l + 1 == c.line);
-                            let last_line = group[end - 1].line;
-                            let followed_by_blank = blank(last_line + 1);
-                            if directly_after && followed_by_blank {
+                            if directly_after && blank(c.line + 1) {
                                 depth_for_col(c.col, &chain, self)
+                            } else if !directly_after && c.col == next_col {
+                                chain.len() - 1
                             } else {
                                 0
                             }
@@ -535,7 +576,16 @@ impl Builder {
                 } else {
                     depth_for_col(c.col, &chain, self).max(prev_line_depth)
                 };
-                let d = d.min(chain.len() - 1);
+                let mut d = d.min(chain.len() - 1);
+                // An indentless sequence (`k:\n- a`) is no indentation level of its own: its
+                // foot comments belong to the mapping around it, except at the very end of the
+                // document after a scalar item (observed with sops).
+                while d + 1 < chain.len()
+                    && self.is_indentless_seq(chain[d])
+                    && !(next.is_none() && d == 0)
+                {
+                    d += 1;
+                }
                 prev_line_depth = d;
                 placements.push((d, c.text.clone()));
             }
@@ -551,8 +601,29 @@ impl Builder {
                 self.slot_mut(id, ti).push(t);
             }
         }
+        // At the end of the document a head run after an indentless sequence stays in it.
+        let head_directly_after =
+            head_from < group.len() && p_line.is_some_and(|l| l + 1 == group[head_from].line);
+        let head_slot = if next.is_none() && head_directly_after && self.is_indentless_seq(chain[0])
+        {
+            (chain[0], self.trailing_index(chain[0]))
+        } else {
+            next_slot
+        };
         for c in &group[head_from..] {
-            self.slot_mut(next_slot.0, next_slot.1).push(c.text.clone());
+            self.slot_mut(head_slot.0, head_slot.1).push(c.text.clone());
+        }
+    }
+
+    /// A block sequence written at its parent mapping's column (`key:\n- item`).
+    fn is_indentless_seq(&self, id: usize) -> bool {
+        match &self.nodes[id] {
+            RNode::Seq(c) => {
+                !c.flow
+                    && c.parent
+                        .is_some_and(|p| matches!(&self.nodes[p], RNode::Map(m) if m.col == c.col))
+            }
+            _ => false,
         }
     }
 
