@@ -134,15 +134,7 @@ fn emit_extract(
                     }
                     s
                 }
-                _ => {
-                    let step = " ".repeat(opts.yaml_indent);
-                    let mut s = String::new();
-                    for l in text.lines().skip(1) {
-                        s.push_str(l.strip_prefix(step.as_str()).unwrap_or(l));
-                        s.push('\n');
-                    }
-                    s
-                }
+                _ => String::from_utf8_lossy(&format::yaml::emit_node(node, opts)).into_owned(),
             };
             Ok(lifted.into_bytes())
         }
