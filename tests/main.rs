@@ -5,6 +5,7 @@
 //! tools (`sops`, the sealed-secrets oracles), as a user would run it. It must never skip a check
 //! because an oracle is missing: `scripts/test.sh` installs them, and their absence is a failure.
 
+mod check;
 mod cli;
 mod crd_schemas;
 mod external_secrets;

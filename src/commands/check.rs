@@ -107,6 +107,7 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<()> {
         for cluster in &clusters {
             check_cluster(ctx, cfg, cluster, &identities, &root, &mut report);
         }
+        check_external_secrets(cfg, a.cluster.as_deref(), &root, &mut report);
     }
 
     report.sort();
@@ -221,5 +222,49 @@ fn check_cluster(
                 cluster.name
             ),
         )),
+    }
+}
+
+/// `external-secrets --check` as findings: every generated file present and identical, nothing
+/// left over that is no longer generated. Needs no key (seed key names are readable).
+fn check_external_secrets(cfg: &Config, only: Option<&str>, root: &Path, report: &mut Report) {
+    let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).to_path_buf();
+    let outputs = match crate::external_secrets::generate(cfg, only) {
+        Ok(o) => o,
+        Err(e) => {
+            report.findings.push(Finding::error(
+                rel(&cfg.path),
+                "external-secrets.config",
+                format!("cannot generate the ExternalSecrets: {e}"),
+            ));
+            return;
+        }
+    };
+    for out in outputs {
+        for f in &out.files {
+            let why = match std::fs::read(&f.path) {
+                Ok(old) if old == f.bytes => continue,
+                Ok(_) => "differs from what the config generates",
+                Err(_) => "is missing",
+            };
+            report.findings.push(Finding::error(
+                rel(&f.path),
+                "generated.stale",
+                format!(
+                    "{why}: run `overworld-secrets external-secrets --cluster {}`",
+                    out.cluster
+                ),
+            ));
+        }
+        for p in &out.stale {
+            report.findings.push(Finding::error(
+                rel(p),
+                "generated.stale",
+                format!(
+                    "is no longer generated: run `overworld-secrets external-secrets --cluster {}`",
+                    out.cluster
+                ),
+            ));
+        }
     }
 }
