@@ -1076,3 +1076,35 @@ fn binary_refuses_prune_with_an_empty_seed() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stdout.contains("+ folder /apps"), "{}", o.stdout);
 }
+
+/// Issue 9's seed-infisical figure: 500 secrets in 20 folders. Counts requests (not time), so it is
+/// a correctness test too: folders + a handful of batch calls, never one call per secret, and
+/// zero writes on the second run. `bench/bench.py` runs it with `--nocapture` to report the counts.
+#[test]
+fn bench_seed_500_secrets_in_20_folders() {
+    let f = Fake::start(Gen::Current);
+    let mut seed = Seed::default();
+    for folder in 0..20 {
+        for key in 0..25 {
+            seed.insert(
+                &format!("/apps/app{folder:02}"),
+                &format!("KEY_{key:02}"),
+                SecretBytes::from(format!("value-{folder}-{key}")),
+            );
+        }
+    }
+    let r = seed_run(&f, "dev", &seed, false).unwrap();
+    assert!(r.outcome.complete(), "{}", r.outcome.render());
+    let first_total = f.log().len();
+    let first_writes = f.writes().len();
+    f.clear_log();
+    let r = seed_run(&f, "dev", &seed, false).unwrap();
+    assert!(!r.plan.has_writes());
+    let second_total = f.log().len();
+    let second_writes = f.writes().len();
+    println!("BENCH seed-infisical secrets=500 folders=20 first_run_requests={first_total} first_run_writes={first_writes} second_run_requests={second_total} second_run_writes={second_writes}");
+    assert_eq!(second_writes, 0);
+    // 20 folder creates (the server makes /apps) + one batch per folder, plus login/resolve/list/revoke.
+    assert!(first_writes <= 20 + 20, "{first_writes} writes");
+    assert!(first_total <= first_writes + 10, "{first_total} requests");
+}

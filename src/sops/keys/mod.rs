@@ -154,6 +154,11 @@ impl Identities {
         self.ids.is_empty()
     }
 
+    /// The identities, for callers that unwrap age files themselves (benchmarks).
+    pub fn as_slice(&self) -> &[Box<dyn ::age::Identity + Send + Sync>] {
+        &self.ids
+    }
+
     pub fn notes(&self) -> &[String] {
         &self.notes
     }

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Benchmarks of overworld-secrets against the real peers, side by side in one run (issue 9).
+
+    python3 bench/bench.py [--runs N] [--quick]
+
+Needs the oracles of scripts/test.sh (target/oracles: the real sops) and openssl. It builds the
+release binary, generates its corpus under target/bench/ (500 Kubernetes Secrets with 5 data keys
+each, SOPS-encrypted to 2 age recipients — the TEST-ONLY fixture keys), and reports medians and
+ratios for:
+  - bulk decrypt + MAC verify: `overworld-secrets check --require-decrypt` on the corpus vs the real
+    `sops decrypt` in a shell loop, and vs the crypto floor (`cargo bench --bench crypto_floor`);
+  - single-file decrypt latency (process start to exit) vs `sops decrypt`;
+  - reseal of the corpus (2,500 values, RSA-4096): values/s and per core, next to `openssl speed
+    rsa4096` (public-key ops/s per core) measured in the same run;
+  - peak RSS of each (GNU time's %M);
+  - seed-infisical of 500 secrets in 20 folders against the fake server: HTTP request counts.
+Speed is only measured here, never asserted in a test.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "target" / "bench"
+SOPS = Path(os.environ.get("OVERWORLD_SOPS_BIN", ROOT / "target/oracles/bin/sops"))
+BIN = ROOT / "target/release/overworld-secrets"
+KEYS = ROOT / "tests/fixtures/sops/keys"
+RECIPIENTS = [
+    "age1ks8uufh9q0l3ae7vseg5pj3ns42kdfqd2jfz86sm8tp862wc5y8swyackd",
+    "age1cdrwk9r9p3qeatkhm0p9qyra2jk5834l8r38eyc2ml9l5d59wsfq3u2ccj",
+]
+
+
+def env(**extra: str) -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("SOPS_")}
+    e["HOME"] = str(OUT / "home")
+    e["SOPS_AGE_KEY_FILE"] = str(KEYS / "test-key-b.agekey")  # the 2nd recipient: a realistic try order
+    e["CI"] = "true"
+    e.update(extra)
+    return e
+
+
+def run(cmd: list[str], cwd: Path, **kw) -> subprocess.CompletedProcess:
+    r = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, **kw)
+    if r.returncode != 0:
+        sys.exit(f"bench: {' '.join(map(str, cmd))} failed ({r.returncode}):\n{r.stderr.decode()[-2000:]}")
+    return r
+
+
+def timed(cmd: list[str], cwd: Path, runs: int) -> tuple[float, int]:
+    """Median wall time over `runs`, and the peak RSS (KiB) seen, via GNU time."""
+    times, rss = [], 0
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        r = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], cwd=cwd, env=env(), capture_output=True)
+        times.append(time.perf_counter() - t0)
+        if r.returncode != 0:
+            sys.exit(f"bench: {cmd} failed:\n{r.stderr.decode()[-2000:]}")
+        rss = max(rss, int(r.stderr.decode().strip().splitlines()[-1]))
+    return statistics.median(times), rss
+
+
+def make_corpus(n: int) -> Path:
+    corpus = OUT / "corpus"
+    if corpus.exists() and len(list(corpus.glob("*.yaml"))) == n:
+        return corpus
+    shutil.rmtree(corpus, ignore_errors=True)
+    corpus.mkdir(parents=True)
+    (OUT / "home").mkdir(exist_ok=True)
+    (corpus / ".sops.yaml").write_text(
+        "creation_rules:\n  - path_regex: .*\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n"
+        f"    age: {','.join(RECIPIENTS)}\n"
+    )
+    import base64
+
+    for i in range(n):
+        data = "".join(
+            f"  key{k}: {base64.b64encode(f'secret-value-{i}-{k}-padding-padding'.encode()).decode()}\n"
+            for k in range(5)
+        )
+        (corpus / f"secret-{i:03}.yaml").write_text(
+            f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: secret-{i:03}\n  namespace: ns{i % 20}\n"
+            f"type: Opaque\ndata:\n{data}"
+        )
+    for f in sorted(corpus.glob("*.yaml")):
+        run([str(BIN), "encrypt", "-i", f.name], corpus)
+    return corpus
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--sops-runs", type=int, default=3, help="runs of the 500-file sops loop")
+    args = ap.parse_args()
+    if not SOPS.exists():
+        sys.exit("bench: the real sops is missing: run scripts/test.sh once (it installs target/oracles)")
+    print("==> cargo build --release", file=sys.stderr)
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    cores = os.cpu_count() or 1
+    results: list[tuple[str, str]] = []
+
+    corpus = make_corpus(500)
+    files = sorted(p.name for p in corpus.glob("*.yaml"))
+
+    # Bulk decrypt + MAC verify.
+    ours_bulk, ours_bulk_rss = timed([str(BIN), "check", "--require-decrypt", "--quiet"], corpus, args.runs)
+    loop = "for f in *.yaml; do \"$SOPS\" decrypt \"$f\" >/dev/null || exit 1; done"
+    sops_times = []
+    for _ in range(args.sops_runs):
+        t0 = time.perf_counter()
+        subprocess.run(["bash", "-c", loop], cwd=corpus, env=env(SOPS=str(SOPS)), check=True)
+        sops_times.append(time.perf_counter() - t0)
+    sops_bulk = statistics.median(sops_times)
+    floor = subprocess.run(
+        ["cargo", "bench", "--quiet", "--bench", "crypto_floor"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    floor_us = float(re.search(r"per_file_us=([\d.]+)", floor).group(1))
+    ours_per_file_us = ours_bulk / len(files) * 1e6
+    results += [
+        ("bulk decrypt+MAC, 500 files: overworld-secrets check --require-decrypt", f"{ours_bulk*1000:.1f} ms ({ours_per_file_us:.0f} µs/file)"),
+        ("bulk decrypt, 500 files: sops decrypt shell loop", f"{sops_bulk:.2f} s ({sops_bulk/len(files)*1000:.1f} ms/file)"),
+        ("speed-up vs sops loop (target ≥ 100×)", f"{sops_bulk/ours_bulk:.0f}×"),
+        ("crypto floor per file (age unwrap + 6× AES-GCM + SHA-512)", f"{floor_us:.0f} µs"),
+        ("bulk cost / crypto floor (target ≤ 2×)", f"{ours_per_file_us/floor_us:.2f}×"),
+    ]
+
+    # Single-file latency.
+    one = files[0]
+    ours_one, ours_one_rss = timed([str(BIN), "decrypt", one], corpus, args.runs * 4)
+    sops_one, sops_one_rss = timed([str(SOPS), "decrypt", one], corpus, args.runs * 4)
+    results += [
+        ("single-file decrypt latency: overworld-secrets", f"{ours_one*1000:.1f} ms"),
+        ("single-file decrypt latency: sops", f"{sops_one*1000:.1f} ms"),
+        ("latency ratio (target ≤ 1/5)", f"1/{sops_one/ours_one:.1f}"),
+    ]
+
+    # reseal of the corpus: 2,500 values to the RSA-4096 demo certificate.
+    rdir = OUT / "reseal"
+    shutil.rmtree(rdir, ignore_errors=True)
+    rdir.mkdir()
+    (rdir / "overworld-secrets.yaml").write_text(
+        f"clusters:\n  bench:\n    sources: {corpus}\n    sealed: {rdir}/sealed\n    cert: {ROOT}/keys/clusters/demo.pem\n"
+    )
+    reseal_t, reseal_rss = timed([str(BIN), "reseal", "--force", "--quiet"], rdir, args.runs)
+    values = 5 * len(files)
+    speed = subprocess.run(["openssl", "speed", "-seconds", "3", "rsa4096"], capture_output=True, text=True).stdout
+    m = re.search(r"rsa 4096 bits\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)\s+([\d.]+)", speed)
+    verify_per_s = float(m.group(2)) if m else float("nan")
+    results += [
+        (f"reseal --force of the corpus ({values} values, RSA-4096, {cores} cores)", f"{reseal_t:.2f} s = {values/reseal_t:,.0f} values/s"),
+        ("reseal values/s per core (target ≥ 10,000)", f"{values/reseal_t/cores:,.0f}"),
+        ("openssl speed rsa4096 public-key ops/s (one core, same run)", f"{verify_per_s:,.0f}"),
+    ]
+
+    # Peak memory.
+    results += [
+        ("peak RSS: check --require-decrypt (500 files)", f"{ours_bulk_rss/1024:.1f} MB"),
+        ("peak RSS: reseal --force (500 files)", f"{reseal_rss/1024:.1f} MB"),
+        ("peak RSS: single decrypt, ours / sops", f"{ours_one_rss/1024:.1f} MB / {sops_one_rss/1024:.1f} MB"),
+    ]
+
+    # seed-infisical request counts against the fake server.
+    t = subprocess.run(
+        ["cargo", "test", "--quiet", "--test", "integration", "bench_seed_500", "--", "--nocapture"],
+        cwd=ROOT, capture_output=True, text=True,
+    ).stdout
+    m = re.search(r"BENCH seed-infisical (.*)", t)
+    results.append(("seed-infisical, 500 secrets in 20 folders (fake server)", m.group(1) if m else "not measured"))
+
+    w = max(len(k) for k, _ in results)
+    print(f"overworld-secrets benchmarks — {time.strftime('%Y-%m-%d')}, {cores} cores, medians of {args.runs} runs")
+    for k, v in results:
+        print(f"  {k.ljust(w)}  {v}")
+
+
+if __name__ == "__main__":
+    main()
