@@ -87,6 +87,26 @@ pub enum Command {
     ///
     /// Example (CI): SOPS_AGE_KEY="$CI_AGE_KEY" overworld-secrets check --require-decrypt --format github
     Check(CheckArgs),
+    /// The controller's sealing certificate: fetch it from the cluster.
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// The controller's sealing keys: back them up into the repository, SOPS-encrypted.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Apply what a fresh cluster needs before Flux reconciles: the Flux age key, the restored
+    /// sealing keys, the configured bootstrap Secrets (server-side apply).
+    ///
+    /// Order: (1) flux-system/sops-age from the SOPS-encrypted age identity, (2) the backed-up
+    /// sealing keys into the controller's namespace, labelled active, (3) the bootstrap Secrets
+    /// listed in the config. Namespaces are created when missing.
+    ///
+    /// Example: overworld-secrets bootstrap --cluster demo --dry-run
+    Bootstrap(BootstrapArgs),
+    /// Whether the cluster has the repository's SealedSecrets and ExternalSecrets, and their
+    /// Synced / Ready conditions. Exit 1 when something is missing or failing.
+    ///
+    /// Example: overworld-secrets status --cluster demo --json
+    Status(ClusterArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: overworld-secrets completions bash > ~/.local/share/bash-completion/completions/overworld-secrets
@@ -227,4 +247,47 @@ pub struct ResealArgs {
     /// Seal with an expired certificate (kubeseal refuses; the controller does not care).
     #[arg(long)]
     pub allow_expired: bool,
+}
+
+/// Which cluster, and how to reach it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ClusterArgs {
+    /// Only this cluster (default: all clusters in overworld-secrets.yaml).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// Kubeconfig context to use (default: the cluster's `context:` in the config, else the
+    /// kubeconfig's current context). The kubeconfig is KUBECONFIG or ~/.kube/config.
+    #[arg(long, value_name = "CTX")]
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Fetch the controller's certificate through the API server's service proxy (as kubeseal
+    /// does) and write it to the cluster's `cert` path.
+    ///
+    /// Example: overworld-secrets cert fetch --cluster demo
+    Fetch(ClusterArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Read the controller's sealing key Secrets and write them, SOPS-encrypted per .sops.yaml,
+    /// to the cluster's `bootstrap.sealing_keys` file (a `kind: List`), so a rebuilt cluster can
+    /// restore them instead of resealing everything.
+    ///
+    /// Example: overworld-secrets keys backup --cluster demo
+    Backup(ClusterArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Show the kinds, names and namespaces that would be applied; contact no cluster.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Restart a running controller after restoring keys without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }

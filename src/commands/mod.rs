@@ -1,12 +1,16 @@
 //! One thin module per subcommand: read inputs, call the cores, write outputs.
 
+pub mod bootstrap;
+pub mod cert;
 pub mod cert_source;
 pub mod check;
 pub mod decrypt;
 pub mod encrypt;
 pub mod filestatus;
+pub mod keys;
 pub mod meta;
 pub mod reseal;
+pub mod status;
 
 use crate::cli::{Cli, Command, StoreArgs};
 use crate::error::{Error, Result};
@@ -61,6 +65,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Filestatus(a) => filestatus::run(&ctx, a),
         Command::Check(a) => check::run(&ctx, a),
         Command::Reseal(a) => reseal::run(&ctx, a),
+        Command::Cert(crate::cli::CertCommand::Fetch(a)) => cert::fetch(&ctx, a),
+        Command::Keys(crate::cli::KeysCommand::Backup(a)) => keys::backup(&ctx, a),
+        Command::Bootstrap(a) => bootstrap::run(&ctx, a),
+        Command::Status(a) => status::run(&ctx, a),
         Command::Completions { shell } => meta::completions(shell),
         Command::Man => meta::man(),
     }
