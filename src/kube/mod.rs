@@ -11,6 +11,9 @@ pub mod cert;
 pub mod client;
 pub mod status;
 
+#[cfg(test)]
+mod tests;
+
 pub use apply::{SecretObject, FIELD_MANAGER};
 pub use cert::{fetch_cert, FetchedCert};
 pub use client::ApiClient;
