@@ -6,6 +6,7 @@
 //! because an oracle is missing: `scripts/test.sh` installs them, and their absence is a failure.
 
 mod cli;
+mod cluster;
 mod crd_schemas;
 mod sops_contract;
 mod sops_interop;
