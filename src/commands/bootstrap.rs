@@ -238,6 +238,9 @@ pub fn run(ctx: &Ctx, a: BootstrapArgs) -> Result<()> {
                 "cluster {} (dry run: nothing applied)\n",
                 cluster.name
             ));
+            if plan.steps.is_empty() {
+                out.push_str("  nothing to apply\n");
+            }
             let mut seen = std::collections::BTreeSet::new();
             for s in &plan.steps {
                 if seen.insert(s.secret.namespace.as_str()) {
