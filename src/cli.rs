@@ -87,14 +87,15 @@ pub enum Command {
     ///
     /// Example (CI): SOPS_AGE_KEY="$CI_AGE_KEY" overworld-secrets check --require-decrypt --format github
     Check(CheckArgs),
-    /// The controller's sealing certificate: fetch it from the cluster.
+    /// Fetch the controller's sealing certificate from the cluster.
     #[command(subcommand)]
     Cert(CertCommand),
-    /// The controller's sealing keys: back them up into the repository, SOPS-encrypted.
+    /// Back up the controller's sealing keys into the repository, SOPS-encrypted.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Apply what a fresh cluster needs before Flux reconciles: the Flux age key, the restored
-    /// sealing keys, the configured bootstrap Secrets (server-side apply).
+    /// Apply what a fresh cluster needs before Flux reconciles (server-side apply).
+    ///
+    /// The Flux age key, the restored sealing keys and the configured bootstrap Secrets.
     ///
     /// Order: (1) flux-system/sops-age from the SOPS-encrypted age identity, (2) the backed-up
     /// sealing keys into the controller's namespace, labelled active, (3) the bootstrap Secrets
@@ -102,8 +103,10 @@ pub enum Command {
     ///
     /// Example: overworld-secrets bootstrap --cluster demo --dry-run
     Bootstrap(BootstrapArgs),
-    /// Whether the cluster has the repository's SealedSecrets and ExternalSecrets, and their
-    /// Synced / Ready conditions. Exit 1 when something is missing or failing.
+    /// Show what the cluster made of the repo's SealedSecrets and ExternalSecrets.
+    ///
+    /// Per object: present or missing, and the Synced (SealedSecret) / Ready (ExternalSecret)
+    /// condition with its message. Exit 1 when something is missing or failing.
     ///
     /// Example: overworld-secrets status --cluster demo --json
     Status(ClusterArgs),
@@ -263,8 +266,9 @@ pub struct ClusterArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum CertCommand {
-    /// Fetch the controller's certificate through the API server's service proxy (as kubeseal
-    /// does) and write it to the cluster's `cert` path.
+    /// Fetch the certificate through the API server's service proxy, as kubeseal does.
+    ///
+    /// Written atomically to the cluster's `cert` path, only when it changed.
     ///
     /// Example: overworld-secrets cert fetch --cluster demo
     Fetch(ClusterArgs),
@@ -272,9 +276,10 @@ pub enum CertCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Read the controller's sealing key Secrets and write them, SOPS-encrypted per .sops.yaml,
-    /// to the cluster's `bootstrap.sealing_keys` file (a `kind: List`), so a rebuilt cluster can
-    /// restore them instead of resealing everything.
+    /// Write the sealing key Secrets, SOPS-encrypted, to `bootstrap.sealing_keys`.
+    ///
+    /// One `kind: List` file, encrypted per .sops.yaml, so a rebuilt cluster can restore the keys
+    /// instead of resealing everything.
     ///
     /// Example: overworld-secrets keys backup --cluster demo
     Backup(ClusterArgs),
