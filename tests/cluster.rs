@@ -516,6 +516,22 @@ fn bootstrap_applies_in_order_creates_namespaces_and_restarts_the_controller() {
                     ),
                 )
             }
+            // The controller already ran and made its own key, newer than the restored one.
+            "GET" if p == "/api/v1/namespaces/sealed-secrets/secrets" => {
+                let crt = base64::engine::general_purpose::STANDARD.encode(demo_pem());
+                let (old_crt, old_key) = fixture_key_data();
+                (
+                    200,
+                    serde_json::json!({"apiVersion": "v1", "kind": "SecretList", "metadata": {},
+                        "items": [
+                            {"metadata": {"name": "sealed-secrets-keyauto1"}, "type": "kubernetes.io/tls",
+                             "data": {"tls.crt": crt, "tls.key": "a2V5"}},
+                            {"metadata": {"name": "sealed-secrets-keytest1"}, "type": "kubernetes.io/tls",
+                             "data": {"tls.crt": old_crt, "tls.key": old_key}},
+                        ]})
+                    .to_string(),
+                )
+            }
             "PATCH" => (200, String::from_utf8(r.body.clone()).unwrap()),
             "DELETE" => (
                 200,
@@ -547,6 +563,8 @@ fn bootstrap_applies_in_order_creates_namespaces_and_restarts_the_controller() {
             "PATCH /api/v1/namespaces/external-secrets/secrets/universal-auth",
             "GET /api/v1/namespaces/sealed-secrets/pods",
             "GET /api/v1/namespaces/sealed-secrets/pods",
+            "GET /api/v1/namespaces/sealed-secrets/secrets",
+            "GET /api/v1/namespaces/sealed-secrets/secrets/sealed-secrets-key",
             "DELETE /api/v1/namespaces/sealed-secrets/pods/sealed-secrets-5f-abc",
         ],
         "{run}"
@@ -593,6 +611,11 @@ fn bootstrap_applies_in_order_creates_namespaces_and_restarts_the_controller() {
     assert_eq!(b64(&ua["data"]["clientSecret"]), b"test-only-marker-secret");
     let err = run.stderr_str();
     assert!(err.contains("no reseal needed"), "{run}");
+    // demo.pem was issued after the fixture key: the controller's own key stays the sealing key.
+    assert!(
+        err.contains("delete secret sealed-secrets-keyauto1\n"),
+        "{run}"
+    );
     assert!(!err.contains("test-only-marker-secret"), "{run}");
     // The renewal warning depends on the restored certificate's age (SEALED-SECRETS.md §6).
     let crt = base64::engine::general_purpose::STANDARD

@@ -307,6 +307,34 @@ pub fn run(ctx: &Ctx, a: BootstrapArgs) -> Result<()> {
                 "{name}: the sealed-secrets controller is already running ({}); it read its keys at startup and serves its own until it restarts (SEALED-SECRETS.md §7 step 4)",
                 pods.join(", ")
             ));
+            // A controller that already ran made its own key; if that one is newer than every
+            // restored key it stays the sealing key after the restart (§6 ordering, §7 step 4).
+            let restored: Vec<&str> = plan
+                .steps
+                .iter()
+                .filter(|s| s.role == "sealing key")
+                .map(|s| s.secret.name.as_str())
+                .collect();
+            match rt.block_on(apply::list_sealing_keys(&api, ctrl_ns)) {
+                Ok(keys) => {
+                    let newer: Vec<String> = keys
+                        .iter()
+                        .filter(|k| !restored.contains(&k.name.as_str()))
+                        .filter(|k| key_cert(k).is_ok_and(|c| c.not_before() > newest))
+                        .map(|k| k.name.clone())
+                        .collect();
+                    if !newer.is_empty() {
+                        ctx.printer.warn(&format!(
+                            "{name}: the controller's own key(s) {} are newer than the restored one, so it keeps sealing with them (old SealedSecrets still decrypt). To serve the restored key, delete them and restart the controller (again): kubectl -n {ctrl_ns} delete secret {}",
+                            newer.join(", "),
+                            newer.join(" ")
+                        ));
+                    }
+                }
+                Err(e) => ctx.printer.warn(&format!(
+                    "{name}: could not compare with the controller's own keys: {e}"
+                )),
+            }
             if a.yes || ask("Restart the controller now (delete its pods)?") {
                 rt.block_on(apply::restart_controller(&api, ctrl_ns, &pods))
                     .map_err(|e| in_cluster(cluster, e))?;
