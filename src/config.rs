@@ -227,10 +227,22 @@ impl Config {
                     .map(|p| root.join(p))
                     .collect(),
             };
+            let sources = rel(rc.sources, format!("secrets/{name}"));
+            // reseal seals every manifest below `sources`: the bootstrap files must not be there.
+            for (field, p) in [
+                ("age_key", &bootstrap.age_key),
+                ("sealing_keys", &bootstrap.sealing_keys),
+            ] {
+                if p.starts_with(&sources) {
+                    return Err(invalid(format!(
+                        "clusters.{name}.bootstrap.{field} is inside the cluster's sources folder, which reseal seals: move it out (default secrets/bootstrap/{name}/)"
+                    )));
+                }
+            }
             clusters.insert(
                 name.clone(),
                 Cluster {
-                    sources: rel(rc.sources, format!("secrets/{name}")),
+                    sources,
                     sealed: rel(rc.sealed, format!("manifests/{name}/sealed")),
                     cert: rel(rc.cert, format!("keys/clusters/{name}.pem")),
                     controller,
@@ -315,6 +327,32 @@ mod tests {
         );
         assert!(d.bootstrap.secrets.is_empty());
         assert_eq!(c.select(None).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn bootstrap_files_must_stay_out_of_the_sources() {
+        let e = Config::parse(
+            Path::new("/r/overworld-secrets.yaml"),
+            "clusters:\n  demo:\n    bootstrap:\n      sealing_keys: secrets/demo/keys.yaml\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("bootstrap.sealing_keys"), "{e}");
+        let c = Config::parse(
+            Path::new("/r/overworld-secrets.yaml"),
+            "clusters:\n  demo:\n    bootstrap:\n      age_key: keys/flux.agekey\n      secrets: [a.yaml]\n",
+        )
+        .unwrap();
+        let b = &c.clusters["demo"].bootstrap;
+        assert_eq!(b.age_key, Path::new("/r/keys/flux.agekey"));
+        assert_eq!(b.secrets, vec![PathBuf::from("/r/a.yaml")]);
+        let e = Config::parse(
+            Path::new("/r/overworld-secrets.yaml"),
+            "clusters:\n  demo:\n    bootstrap:\n      age_keys: x\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("did you mean `age_key`"), "{e}");
     }
 
     #[test]
