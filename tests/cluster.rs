@@ -611,6 +611,11 @@ fn bootstrap_applies_in_order_creates_namespaces_and_restarts_the_controller() {
     assert_eq!(b64(&ua["data"]["clientSecret"]), b"test-only-marker-secret");
     let err = run.stderr_str();
     assert!(err.contains("no reseal needed"), "{run}");
+    // Identity b's public recipient (fixtures/sops/recipients.txt) is named for .sops.yaml.
+    assert!(
+        err.contains("age1cdrwk9r9p3qeatkhm0p9qyra2jk5834l8r38eyc2ml9l5d59wsfq3u2ccj"),
+        "{run}"
+    );
     // demo.pem was issued after the fixture key: the controller's own key stays the sealing key.
     assert!(
         err.contains("delete secret sealed-secrets-keyauto1\n"),

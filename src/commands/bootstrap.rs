@@ -42,6 +42,8 @@ pub struct Step {
 #[derive(Debug, Default)]
 pub struct Plan {
     pub steps: Vec<Step>,
+    /// Public recipients of the Flux identity (X25519 lines), to compare with `.sops.yaml`.
+    pub flux_recipients: Vec<String>,
     /// NotBefore of the newest restored sealing key, when any was restored.
     pub newest_key: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -104,6 +106,19 @@ pub fn age_identity(tree: &Tree, format: Format, shown: &Path) -> Result<SecretB
     Ok(value)
 }
 
+/// The public recipients of the X25519 identities in `identity` (public values, safe to print).
+pub fn age_recipients(identity: &SecretBytes) -> Vec<String> {
+    let Some(text) = identity.as_str() else {
+        return Vec::new();
+    };
+    text.lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .filter_map(|l| l.parse::<age::x25519::Identity>().ok())
+        .map(|id| id.to_public().to_string())
+        .collect()
+}
+
 /// Decrypts and validates everything for `cluster`; no cluster access.
 pub fn plan(config: &Config, cluster: &Cluster, ids: &Identities) -> Result<(Plan, Vec<String>)> {
     let mut plan = Plan::default();
@@ -121,6 +136,7 @@ pub fn plan(config: &Config, cluster: &Cluster, ids: &Identities) -> Result<(Pla
             type_: Some("Opaque".into()),
             ..Default::default()
         };
+        plan.flux_recipients = age_recipients(&identity);
         secret.data.insert(FLUX_KEY.into(), identity);
         plan.steps.push(Step {
             role: "Flux SOPS age key",
@@ -294,6 +310,12 @@ pub fn run(ctx: &Ctx, a: BootstrapArgs) -> Result<()> {
                 "{name}: applied Secret {ns}/{} ({})",
                 s.secret.name, s.role
             ));
+            if s.role == "Flux SOPS age key" && !plan.flux_recipients.is_empty() {
+                ctx.printer.info(&format!(
+                    "  Flux decrypts files encrypted to {} — make sure .sops.yaml lists it",
+                    plan.flux_recipients.join(", ")
+                ));
+            }
         }
         let Some(newest) = plan.newest_key else {
             continue;
@@ -383,6 +405,26 @@ mod tests {
         // A key whose name Flux would ignore (FLUX-SOPS.md §1.2) is refused.
         let t = tree_with("age.key", id);
         assert!(age_identity(&t, Format::Yaml, Path::new("k")).is_err());
+    }
+
+    #[test]
+    fn flux_recipient_is_derived_from_the_identity() {
+        // The TEST-ONLY demo identity and its published recipient (keys/demo/recipient.txt).
+        let id = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/keys/demo/TEST-ONLY-age.agekey"
+        ))
+        .unwrap();
+        let want = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/keys/demo/recipient.txt"
+        ))
+        .unwrap();
+        let want = want.lines().find(|l| l.starts_with("age1")).unwrap();
+        assert_eq!(
+            age_recipients(&SecretBytes::new(id)),
+            vec![want.to_string()]
+        );
     }
 
     #[test]
