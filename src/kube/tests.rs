@@ -579,3 +579,18 @@ fn external_secret_paths_and_conditions() {
     );
     assert_eq!(o.condition_type(), "Ready");
 }
+
+#[tokio::test]
+async fn an_https_server_gets_a_working_tls_stack() {
+    // rustls with aws-lc-rs (no OpenSSL, no ring): building the client installs the provider, and
+    // a request fails at the TCP connect, not in TLS setup.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url: http::Uri = format!("https://127.0.0.1:{port}").parse().unwrap();
+    let client = ::kube::Client::try_from(::kube::Config::new(url)).expect("TLS client builds");
+    let api = ApiClient::new(client, &format!("https://127.0.0.1:{port}"), "test");
+    let e = fetch_cert(&api, &Controller::default()).await.unwrap_err();
+    assert!(matches!(e, KubeError::Unreachable { .. }), "{e}");
+}
