@@ -5,7 +5,7 @@
 
 use overworld_secrets::secret::Key32;
 use overworld_secrets::sops::cipher::{self, ValueType};
-use overworld_secrets::sops::keys::{age, IdentitySources, Identities};
+use overworld_secrets::sops::keys::{age, Identities, IdentitySources};
 use sha2::{Digest, Sha512};
 use std::time::Instant;
 
@@ -29,10 +29,19 @@ fn main() {
         .map(|i| {
             let aad = format!("data:key{i}:");
             let v = format!("c2VjcmV0LXZhbHVlLW51bWJlci17aX0tcGFkZGluZw=={i}");
-            (cipher::seal(&key, v.as_bytes(), aad.as_bytes(), ValueType::Str, None), aad)
+            (
+                cipher::seal(&key, v.as_bytes(), aad.as_bytes(), ValueType::Str, None),
+                aad,
+            )
         })
         .collect();
-    let mac = cipher::seal(&key, &[b'A'; 128], b"2026-11-24T00:00:00Z", ValueType::Str, None);
+    let mac = cipher::seal(
+        &key,
+        &[b'A'; 128],
+        b"2026-11-24T00:00:00Z",
+        ValueType::Str,
+        None,
+    );
 
     let files = 500;
     let mut samples = Vec::new();

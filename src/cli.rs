@@ -102,6 +102,29 @@ pub enum Command {
     ///
     /// Example: overworld-secrets external-secrets --cluster demo --check
     ExternalSecrets(ExternalSecretsArgs),
+    /// Fetch the controller's sealing certificate from the cluster.
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// Back up the controller's sealing keys into the repository, SOPS-encrypted.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Apply what a fresh cluster needs before Flux reconciles (server-side apply).
+    ///
+    /// The Flux age key, the restored sealing keys and the configured bootstrap Secrets.
+    ///
+    /// Order: (1) flux-system/sops-age from the SOPS-encrypted age identity, (2) the backed-up
+    /// sealing keys into the controller's namespace, labelled active, (3) the bootstrap Secrets
+    /// listed in the config. Namespaces are created when missing.
+    ///
+    /// Example: overworld-secrets bootstrap --cluster demo --dry-run
+    Bootstrap(BootstrapArgs),
+    /// Show what the cluster made of the repo's SealedSecrets and ExternalSecrets.
+    ///
+    /// Per object: present or missing, and the Synced (SealedSecret) / Ready (ExternalSecret)
+    /// condition with its message. Exit 1 when something is missing or failing.
+    ///
+    /// Example: overworld-secrets status --cluster demo --json
+    Status(ClusterArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: overworld-secrets completions bash > ~/.local/share/bash-completion/completions/overworld-secrets
@@ -400,4 +423,48 @@ pub struct InfisicalPullArgs {
     /// Replace an existing seed file.
     #[arg(long)]
     pub force: bool,
+}
+/// Which cluster, and how to reach it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ClusterArgs {
+    /// Only this cluster (default: all clusters in overworld-secrets.yaml).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// Kubeconfig context to use (default: the cluster's `context:` in the config, else the
+    /// kubeconfig's current context). The kubeconfig is KUBECONFIG or ~/.kube/config.
+    #[arg(long, value_name = "CTX")]
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Fetch the certificate through the API server's service proxy, as kubeseal does.
+    ///
+    /// Written atomically to the cluster's `cert` path, only when it changed.
+    ///
+    /// Example: overworld-secrets cert fetch --cluster demo
+    Fetch(ClusterArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Write the sealing key Secrets, SOPS-encrypted, to `bootstrap.sealing_keys`.
+    ///
+    /// One `kind: List` file, encrypted per .sops.yaml, so a rebuilt cluster can restore the keys
+    /// instead of resealing everything.
+    ///
+    /// Example: overworld-secrets keys backup --cluster demo
+    Backup(ClusterArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Show the kinds, names and namespaces that would be applied; contact no cluster.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Restart a running controller after restoring keys without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }

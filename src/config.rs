@@ -35,6 +35,15 @@ struct RawController {
     namespace: Option<String>,
 }
 
+/// `clusters.<name>.bootstrap`: what `bootstrap` applies and `keys backup` writes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBootstrap {
+    age_key: Option<PathBuf>,
+    sealing_keys: Option<PathBuf>,
+    secrets: Option<Vec<PathBuf>>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCluster {
@@ -43,6 +52,7 @@ struct RawCluster {
     cert: Option<PathBuf>,
     controller: Option<RawController>,
     context: Option<String>,
+    bootstrap: Option<RawBootstrap>,
     /// Interpreted by `external_secrets` (its own schema and errors).
     external_secrets: Option<serde_yaml_ng::Value>,
 }
@@ -73,6 +83,20 @@ impl Default for Controller {
     }
 }
 
+/// What a fresh cluster needs before Flux reconciles (SEALED-SECRETS.md §7, FLUX-SOPS.md §1.2).
+/// The defaults live outside the cluster's `sources` folder on purpose: `reseal` seals every
+/// manifest below `sources`, and neither the sealing keys nor the Flux age identity may ever be
+/// sealed into git. They match `^secrets/[^/]+/.*` so a typical `.sops.yaml` rule covers them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bootstrap {
+    /// SOPS-encrypted age identity for `flux-system/sops-age` (absolute).
+    pub age_key: PathBuf,
+    /// SOPS-encrypted backup of the controller's sealing key Secrets (absolute).
+    pub sealing_keys: PathBuf,
+    /// SOPS-encrypted Secret manifests applied as they are (absolute), in order.
+    pub secrets: Vec<PathBuf>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cluster {
     pub name: String,
@@ -84,6 +108,7 @@ pub struct Cluster {
     pub cert: PathBuf,
     pub controller: Controller,
     pub context: Option<String>,
+    pub bootstrap: Bootstrap,
     /// The cluster's `external_secrets:` section, validated by `external_secrets`.
     pub external_secrets: Option<serde_yaml_ng::Value>,
 }
@@ -173,6 +198,7 @@ impl Config {
                 cert: None,
                 controller: None,
                 context: None,
+                bootstrap: None,
                 external_secrets: None,
             });
             let rel = |p: Option<PathBuf>, default: String| {
@@ -187,14 +213,41 @@ impl Config {
                     controller.namespace = n;
                 }
             }
+            let rb = rc.bootstrap.unwrap_or_default();
+            let bootstrap = Bootstrap {
+                age_key: rel(rb.age_key, format!("secrets/bootstrap/{name}/age.agekey")),
+                sealing_keys: rel(
+                    rb.sealing_keys,
+                    format!("secrets/bootstrap/{name}/sealed-secrets-keys.yaml"),
+                ),
+                secrets: rb
+                    .secrets
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|p| root.join(p))
+                    .collect(),
+            };
+            let sources = rel(rc.sources, format!("secrets/{name}"));
+            // reseal seals every manifest below `sources`: the bootstrap files must not be there.
+            for (field, p) in [
+                ("age_key", &bootstrap.age_key),
+                ("sealing_keys", &bootstrap.sealing_keys),
+            ] {
+                if p.starts_with(&sources) {
+                    return Err(invalid(format!(
+                        "clusters.{name}.bootstrap.{field} is inside the cluster's sources folder, which reseal seals: move it out (default secrets/bootstrap/{name}/)"
+                    )));
+                }
+            }
             clusters.insert(
                 name.clone(),
                 Cluster {
-                    sources: rel(rc.sources, format!("secrets/{name}")),
+                    sources,
                     sealed: rel(rc.sealed, format!("manifests/{name}/sealed")),
                     cert: rel(rc.cert, format!("keys/clusters/{name}.pem")),
                     controller,
                     context: rc.context,
+                    bootstrap,
                     external_secrets: rc.external_secrets,
                     name,
                 },
@@ -264,7 +317,42 @@ mod tests {
         assert_eq!(d.cert, Path::new("/repo/keys/clusters/demo.pem"));
         assert_eq!(d.controller.name, "sealed-secrets-controller");
         assert_eq!(d.controller.namespace, "sealed-secrets");
+        assert_eq!(
+            d.bootstrap.sealing_keys,
+            Path::new("/repo/secrets/bootstrap/demo/sealed-secrets-keys.yaml")
+        );
+        assert_eq!(
+            d.bootstrap.age_key,
+            Path::new("/repo/secrets/bootstrap/demo/age.agekey")
+        );
+        assert!(d.bootstrap.secrets.is_empty());
         assert_eq!(c.select(None).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn bootstrap_files_must_stay_out_of_the_sources() {
+        let e = Config::parse(
+            Path::new("/r/overworld-secrets.yaml"),
+            "clusters:\n  demo:\n    bootstrap:\n      sealing_keys: secrets/demo/keys.yaml\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("bootstrap.sealing_keys"), "{e}");
+        let c = Config::parse(
+            Path::new("/r/overworld-secrets.yaml"),
+            "clusters:\n  demo:\n    bootstrap:\n      age_key: keys/flux.agekey\n      secrets: [a.yaml]\n",
+        )
+        .unwrap();
+        let b = &c.clusters["demo"].bootstrap;
+        assert_eq!(b.age_key, Path::new("/r/keys/flux.agekey"));
+        assert_eq!(b.secrets, vec![PathBuf::from("/r/a.yaml")]);
+        let e = Config::parse(
+            Path::new("/r/overworld-secrets.yaml"),
+            "clusters:\n  demo:\n    bootstrap:\n      age_keys: x\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("did you mean `age_key`"), "{e}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod error;
 pub mod external_secrets;
 pub mod fsutil;
 pub mod infisical;
+pub mod kube;
 pub mod output;
 pub mod reseal;
 pub mod sealed;

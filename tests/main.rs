@@ -7,6 +7,7 @@
 
 mod check;
 mod cli;
+mod cluster;
 mod crd_schemas;
 mod external_secrets;
 mod infisical;

@@ -1,5 +1,7 @@
 //! One thin module per subcommand: read inputs, call the cores, write outputs.
 
+pub mod bootstrap;
+pub mod cert;
 pub mod cert_source;
 pub mod check;
 pub mod decrypt;
@@ -8,10 +10,12 @@ pub mod external_secrets;
 pub mod filestatus;
 pub mod infisical_diff;
 pub mod infisical_pull;
+pub mod keys;
 pub mod meta;
 pub mod reseal;
 pub mod seal;
 pub mod seed_infisical;
+pub mod status;
 
 use crate::cli::{Cli, Command, StoreArgs};
 use crate::error::{Error, Result};
@@ -68,6 +72,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Reseal(a) => reseal::run(&ctx, a),
         Command::Seal(a) => seal::run(&ctx, a),
         Command::ExternalSecrets(a) => external_secrets::run(&ctx, a),
+        Command::Cert(crate::cli::CertCommand::Fetch(a)) => cert::fetch(&ctx, a),
+        Command::Keys(crate::cli::KeysCommand::Backup(a)) => keys::backup(&ctx, a),
+        Command::Bootstrap(a) => bootstrap::run(&ctx, a),
+        Command::Status(a) => status::run(&ctx, a),
         Command::Completions { shell } => meta::completions(shell),
         Command::Man => meta::man(),
         Command::SeedInfisical(a) => seed_infisical::run(&ctx, a),
