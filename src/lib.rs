@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod fsutil;
+pub mod onboard;
 pub mod output;
 pub mod reseal;
 pub mod sealed;

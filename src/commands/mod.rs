@@ -1,10 +1,12 @@
 //! One thin module per subcommand: read inputs, call the cores, write outputs.
 
+pub mod adopt;
 pub mod cert_source;
 pub mod check;
 pub mod decrypt;
 pub mod encrypt;
 pub mod filestatus;
+pub mod init;
 pub mod meta;
 pub mod reseal;
 pub mod seal;
@@ -63,6 +65,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Check(a) => check::run(&ctx, a),
         Command::Reseal(a) => reseal::run(&ctx, a),
         Command::Seal(a) => seal::run(&ctx, a),
+        Command::Init(a) => init::run(&ctx, a),
+        Command::Adopt(a) => adopt::run(&ctx, a),
         Command::Completions { shell } => meta::completions(shell),
         Command::Man => meta::man(),
     }
