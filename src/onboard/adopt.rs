@@ -460,7 +460,7 @@ fn encryption_for(
         Ok(rule) => {
             plan.notes.push(format!(
                 "{}: creation rule {} matches the new sources but has no encrypted_regex, so sops would encrypt every value (names and kinds too); adding a Flux-convention rule for them (encrypted_regex: ^(data|stringData)$) with the same recipients",
-                o.sops.path.display(),
+                o.config.display_path(&o.sops.path),
                 rule.index
             ));
             single_group(rule, &o.sops.path)?
@@ -477,7 +477,7 @@ fn encryption_for(
             })?;
             plan.notes.push(format!(
                 "{}: no creation rule matches the new sources; adding one (Flux convention) with the recipients of rule {}",
-                o.sops.path.display(),
+                o.config.display_path(&o.sops.path),
                 rule.index
             ));
             single_group(&rule, &o.sops.path)?
