@@ -19,6 +19,7 @@ use crate::sops::tree::{Item, Mapping, Node, Scalar, Tree};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+/// Why adopt stopped before writing anything (`Plan`), or a write that failed (`Io`).
 #[derive(Debug, thiserror::Error)]
 pub enum AdoptError {
     #[error("{0}")]
@@ -741,6 +742,17 @@ pub fn plan(inv: &Inventory, o: &AdoptOptions) -> Result<AdoptPlan, AdoptError> 
     // Plaintext files whose every Secret is now (or already was) adopted.
     for f in &inv.plain_only_files {
         if covered.contains(f) && !not_adopted_files.contains(f) {
+            // A plaintext file a kustomization applies directly (no SealedSecret twin): deleting
+            // it would break the build, so it stays until the entry points at the sealed file.
+            if let Some(k) = listed_by(inv, root, f) {
+                plan.notes.push(format!(
+                    "{}: applied as a plain Secret by {}; after reseal, list its SealedSecret from {} there instead, then delete it",
+                    f.display(),
+                    k.display(),
+                    o.config.display_path(&o.cluster.sealed)
+                ));
+                continue;
+            }
             plan.deletable_plaintext.push(f.clone());
             if o.tracked.contains(f) {
                 plan.tracked_plaintext.push(f.clone());
@@ -774,6 +786,18 @@ pub fn plan(inv: &Inventory, o: &AdoptOptions) -> Result<AdoptPlan, AdoptError> 
         plan.config_text = Some(text);
     }
     Ok(plan)
+}
+
+/// The first kustomization listing `file` (relative to the root) among its resources.
+fn listed_by<'a>(inv: &'a Inventory, root: &Path, file: &Path) -> Option<&'a Path> {
+    let abs = root.join(file);
+    inv.kustomizations.iter().find_map(|k| {
+        let dir = root.join(k.file.parent().unwrap_or(Path::new("")));
+        k.resources
+            .iter()
+            .any(|r| super::normalise(&dir.join(r)) == abs)
+            .then_some(k.file.as_path())
+    })
 }
 
 /// With `--move`: which kustomization entries point at `old` and what they must point at now.
@@ -850,4 +874,64 @@ pub fn apply(
         }
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_classifies_documents_and_skips_sops_files() {
+        let d = tempfile::tempdir().unwrap();
+        let w = |rel: &str, text: &str| {
+            let p = d.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: n\nstringData:\n  k: TEST-ONLY\n";
+        w("a/x.secret.yaml", secret);
+        w(
+            "a/mixed.yaml",
+            &format!("{secret}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"),
+        );
+        w(
+            "a/empty.yaml",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: e\n",
+        );
+        w("a/enc.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  k: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\nsops:\n  version: 3.11.0\n");
+        w("a/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - x.secret.yaml\n");
+        w("a/broken.secret.yaml", "key: [unclosed\n");
+        w("skip/s.yaml", secret);
+        let inv = scan(d.path(), &[d.path().join("skip")]);
+        let files: Vec<_> = inv.plain.iter().map(|p| p.file.clone()).collect();
+        assert_eq!(
+            files,
+            vec![
+                PathBuf::from("a/mixed.yaml"),
+                PathBuf::from("a/x.secret.yaml")
+            ],
+            "data-less and SOPS-encrypted Secrets and excluded folders are not adopted"
+        );
+        assert_eq!(
+            inv.plain_only_files.iter().collect::<Vec<_>>(),
+            vec![&PathBuf::from("a/x.secret.yaml")]
+        );
+        assert_eq!(
+            inv.kustomizations[0].resources,
+            vec!["x.secret.yaml".to_string()]
+        );
+        assert_eq!(
+            listed_by(&inv, d.path(), Path::new("a/x.secret.yaml")),
+            Some(Path::new("a/kustomization.yaml"))
+        );
+        assert_eq!(
+            inv.skipped.len(),
+            1,
+            "the unparseable *.secret.yaml is reported"
+        );
+        assert!(
+            !inv.skipped[0].1.contains("unclosed"),
+            "no file content in messages"
+        );
+    }
 }
