@@ -283,6 +283,13 @@ fn adopt_with_the_sealing_key_then_reseal_keeps_every_secret_at_its_path() {
         .args(["check", "--require-decrypt"])
         .run();
     assert_eq!(check.code, Some(0), "{check}");
+    // Adopting again (even without the key) finds everything adopted and changes nothing.
+    let again = adopt(&s, &["--yes"]);
+    assert_eq!(again.code, Some(0), "{again}");
+    let out = again.stdout_str();
+    assert!(!out.contains("sealed only"), "{out}");
+    assert_eq!(out.matches(" exists: left alone").count(), 5, "{out}");
+    assert_eq!(git(&s, &["status", "--porcelain"]), "");
 }
 
 #[test]

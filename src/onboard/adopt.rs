@@ -653,8 +653,14 @@ pub fn plan(inv: &Inventory, o: &AdoptOptions) -> Result<AdoptPlan, AdoptError> 
         }
         docs.push((key, doc, Origin::Plaintext(p.file.clone()), twin));
     }
+    let existing = existing_source_keys(&o.cluster.sources, root);
     for (key, found) in &sealed_by_key {
         if used_sealed.contains(key) {
+            continue;
+        }
+        if let Some(f) = existing.get(key) {
+            // Adopted by an earlier run: its SealedSecret is reseal's output now.
+            plan.already.push(f.clone());
             continue;
         }
         let s = found[0];
@@ -699,9 +705,15 @@ pub fn plan(inv: &Inventory, o: &AdoptOptions) -> Result<AdoptPlan, AdoptError> 
         if let Origin::Plaintext(f) = &origin {
             covered.insert(f.clone());
         }
-        if file_abs.exists() {
-            plan.already.push(file);
+        if let Some(f) = existing.get(&key) {
+            plan.already.push(f.clone());
             continue;
+        }
+        if file_abs.exists() {
+            return Err(AdoptError::Plan(format!(
+                "{} exists but does not define Secret {key}; move it away and re-run",
+                file.display()
+            )));
         }
         let tree = Tree {
             documents: vec![doc],
@@ -786,6 +798,44 @@ pub fn plan(inv: &Inventory, o: &AdoptOptions) -> Result<AdoptPlan, AdoptError> 
         plan.config_text = Some(text);
     }
     Ok(plan)
+}
+
+/// `<ns>/<name>` → file (relative to the root) of every Secret already in the cluster's sources.
+/// Names and namespaces are readable without a key: the Flux convention encrypts only
+/// `data`/`stringData` (and a fully encrypted source is simply not recognised, which only means
+/// adopt reports it again).
+fn existing_source_keys(dir: &Path, root: &Path) -> BTreeMap<String, PathBuf> {
+    let mut out = BTreeMap::new();
+    let mut files = Vec::new();
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
+                out.push(p);
+            }
+        }
+    }
+    walk(dir, &mut files);
+    for f in files {
+        let Ok(bytes) = std::fs::read(&f) else {
+            continue;
+        };
+        let Ok(tree) = format::parse(Format::Yaml, &bytes) else {
+            continue;
+        };
+        for doc in &tree.documents {
+            if text_of(doc, "kind") == Some("Secret") {
+                if let Some(name) = meta_str(doc, "name") {
+                    let key = key_of(meta_str(doc, "namespace").as_deref(), &name);
+                    out.insert(key, f.strip_prefix(root).unwrap_or(&f).to_path_buf());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The first kustomization listing `file` (relative to the root) among its resources.
