@@ -304,7 +304,7 @@ pub struct SealArgs {
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Write the new age identity here (0600) instead of sops's default location; must be outside the repository.
+    /// Write the new age identity here (0600) instead of where sops looks ($SOPS_AGE_KEY_FILE, else ~/.config/sops/age/keys.txt); must be outside the repository.
     #[arg(long, value_name = "PATH")]
     pub key_file: Option<PathBuf>,
     /// Configure this cluster (sources secrets/NAME, sealed manifests/NAME/sealed).

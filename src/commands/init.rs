@@ -18,7 +18,12 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<()> {
     let explicit_key = a.key_file.is_some();
     let key_file = match a.key_file {
         Some(k) => k,
-        None => IdentitySources::from_env().default_keys_txt().ok_or_else(|| {
+        // Where sops will look (SOPS.md §6.3): SOPS_AGE_KEY_FILE when set, else keys.txt.
+        None => {
+            let src = IdentitySources::from_env();
+            src.key_file.clone().or_else(|| src.default_keys_txt())
+        }
+        .ok_or_else(|| {
             Error::Usage(
                 "neither XDG_CONFIG_HOME nor HOME is set: pass --key-file PATH for the new age identity"
                     .into(),
@@ -64,8 +69,13 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<()> {
             plan.identity.file().display()
         ));
     }
+    if plan.cluster.is_some() && !root.join("pub-cert.pem").is_file() {
+        next.push_str(&format!(
+            "  - pin the controller's certificate: kubeseal --fetch-cert > keys/clusters/{cluster}.pem\n"
+        ));
+    }
     next.push_str(&format!(
-        "  - pin the controller's certificate: kubeseal --fetch-cert > keys/clusters/{cluster}.pem (or point clusters.{cluster}.cert at it)\n  - existing plaintext or sealed secrets: overworld-secrets adopt --cluster {cluster} --dry-run\n  - new secrets: write a Secret manifest under secrets/{cluster}/ and run overworld-secrets encrypt -i FILE\n  - seal: overworld-secrets reseal --cluster {cluster}; CI: overworld-secrets check --require-decrypt\n"
+        "  - existing plaintext or sealed secrets: overworld-secrets adopt --cluster {cluster} --dry-run\n  - new secrets: write a Secret manifest under secrets/{cluster}/ and run overworld-secrets encrypt -i FILE\n  - seal: overworld-secrets reseal --cluster {cluster}; CI: overworld-secrets check --require-decrypt\n"
     ));
     p.info(next.trim_end());
     Ok(())
