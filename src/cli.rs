@@ -125,6 +125,24 @@ pub enum Command {
     ///
     /// Example: overworld-secrets status --cluster demo --json
     Status(ClusterArgs),
+    /// Lay out a repository: overworld-secrets.yaml, keys/, secrets/, manifests/, .sops.yaml and an age identity.
+    ///
+    /// Never overwrites a file. The identity goes where sops looks for it
+    /// (~/.config/sops/age/keys.txt) or to --key-file, never into the repository; an existing
+    /// .sops.yaml is left alone and the rule to add is printed.
+    ///
+    /// Example: overworld-secrets init --cluster prod
+    Init(InitArgs),
+    /// Bring an existing repository's plaintext Secrets and SealedSecrets under SOPS sources.
+    ///
+    /// Plaintext *.secret.yaml files and unencrypted Secret manifests become SOPS sources under
+    /// the cluster's sources folder; with --sealing-key, SealedSecrets without a source are
+    /// unsealed offline. Each source is mapped to the SealedSecret file it replaces, so the next
+    /// reseal writes the same paths the kustomizations reference (or --move). Prints the plan and
+    /// changes nothing until confirmed (--yes).
+    ///
+    /// Example: overworld-secrets adopt --cluster prod --sealing-key backup.yaml --dry-run
+    Adopt(AdoptArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: overworld-secrets completions bash > ~/.local/share/bash-completion/completions/overworld-secrets
@@ -467,4 +485,37 @@ pub struct BootstrapArgs {
     /// Restart a running controller after restoring keys without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Write the new age identity here (0600) instead of where sops looks ($SOPS_AGE_KEY_FILE, else ~/.config/sops/age/keys.txt); must be outside the repository.
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+    /// Configure this cluster (sources secrets/NAME, sealed manifests/NAME/sealed).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// The cluster (in overworld-secrets.yaml) the secrets belong to.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: String,
+    /// The controller's private key(s): a PEM, a key Secret, or the `kind: List` that
+    /// `kubectl get secret -l sealedsecrets.bitnami.com/sealed-secrets-key -o yaml` prints.
+    #[arg(long, value_name = "FILE")]
+    pub sealing_key: Option<PathBuf>,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply the plan without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Reseal into the standard layout instead of the existing files (prints the kustomization edits).
+    #[arg(long = "move")]
+    pub move_to_standard: bool,
+    /// Delete the plaintext files once their Secrets are adopted.
+    #[arg(long)]
+    pub delete_plaintext: bool,
 }

@@ -55,6 +55,7 @@ struct RawCluster {
     bootstrap: Option<RawBootstrap>,
     /// Interpreted by `external_secrets` (its own schema and errors).
     external_secrets: Option<serde_yaml_ng::Value>,
+    sealed_paths: Option<BTreeMap<String, PathBuf>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -111,6 +112,10 @@ pub struct Cluster {
     pub bootstrap: Bootstrap,
     /// The cluster's `external_secrets:` section, validated by `external_secrets`.
     pub external_secrets: Option<serde_yaml_ng::Value>,
+    /// `sealed_paths:`: `<namespace>/<name>` (`cluster-wide/<name>` without a namespace) → the
+    /// file (absolute) reseal writes that SealedSecret to instead of `<sealed>/<ns>/<name>.sealed.yaml`.
+    /// `adopt` fills it so an adopted repository's kustomizations keep pointing at the same files.
+    pub sealed_paths: BTreeMap<String, PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -200,6 +205,7 @@ impl Config {
                 context: None,
                 bootstrap: None,
                 external_secrets: None,
+                sealed_paths: None,
             });
             let rel = |p: Option<PathBuf>, default: String| {
                 root.join(p.unwrap_or_else(|| default.into()))
@@ -239,6 +245,23 @@ impl Config {
                     )));
                 }
             }
+            let mut sealed_paths = BTreeMap::new();
+            for (key, p) in rc.sealed_paths.unwrap_or_default() {
+                let ok = key
+                    .split_once('/')
+                    .is_some_and(|(ns, n)| !ns.is_empty() && !n.is_empty() && !n.contains('/'));
+                if !ok {
+                    return Err(invalid(format!(
+                        "clusters.{name}.sealed_paths: key {key:?} must be <namespace>/<name> (cluster-wide/<name> without a namespace)"
+                    )));
+                }
+                if p.is_absolute() || p.as_os_str().is_empty() {
+                    return Err(invalid(format!(
+                        "clusters.{name}.sealed_paths.{key}: the path must be relative to the config's folder"
+                    )));
+                }
+                sealed_paths.insert(key, root.join(p));
+            }
             clusters.insert(
                 name.clone(),
                 Cluster {
@@ -249,6 +272,7 @@ impl Config {
                     context: rc.context,
                     bootstrap,
                     external_secrets: rc.external_secrets,
+                    sealed_paths,
                     name,
                 },
             );
@@ -327,6 +351,27 @@ mod tests {
         );
         assert!(d.bootstrap.secrets.is_empty());
         assert_eq!(c.select(None).unwrap().len(), 2);
+        assert!(d.sealed_paths.is_empty());
+    }
+
+    #[test]
+    fn sealed_paths_are_relative_to_the_config_and_validated() {
+        let c = Config::parse(
+            Path::new("/repo/overworld-secrets.yaml"),
+            "clusters:\n  prod:\n    sealed_paths:\n      db/creds: apps/db/prod/creds.sealed.yaml\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.clusters["prod"].sealed_paths["db/creds"],
+            Path::new("/repo/apps/db/prod/creds.sealed.yaml")
+        );
+        for bad in ["creds: x.yaml", "db/creds: /abs.yaml", "a/b/c: x.yaml"] {
+            let text = format!("clusters:\n  prod:\n    sealed_paths:\n      {bad}\n");
+            assert!(
+                Config::parse(Path::new("/r/overworld-secrets.yaml"), &text).is_err(),
+                "{bad} must be rejected"
+            );
+        }
     }
 
     #[test]

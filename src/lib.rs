@@ -11,6 +11,7 @@ pub mod external_secrets;
 pub mod fsutil;
 pub mod infisical;
 pub mod kube;
+pub mod onboard;
 pub mod output;
 pub mod reseal;
 pub mod sealed;

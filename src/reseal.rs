@@ -219,8 +219,14 @@ pub struct Source {
 
 /// Where a SealedSecret goes inside the cluster's sealed folder.
 pub fn output_rel(p: &PreparedSeal) -> PathBuf {
-    let dir = p.namespace.clone().unwrap_or_else(|| "cluster-wide".into());
-    PathBuf::from(dir).join(format!("{}.sealed.yaml", p.name))
+    PathBuf::from(format!("{}.sealed.yaml", sealed_path_key(p)))
+}
+
+/// The key of a SealedSecret in `clusters.<c>.sealed_paths`: `<namespace>/<name>`, or
+/// `cluster-wide/<name>` without a namespace (the standard layout's path minus the suffix).
+pub fn sealed_path_key(p: &PreparedSeal) -> String {
+    let dir = p.namespace.as_deref().unwrap_or("cluster-wide");
+    format!("{dir}/{}", p.name)
 }
 
 /// What happens to one item.
@@ -255,17 +261,25 @@ impl Planned {
 }
 
 /// Decides, per item, whether its existing ciphertext can stay.
+///
+/// `sealed_paths` (absolute files, keyed by [`sealed_path_key`]) sends a SealedSecret to the file
+/// an adopted repository already references instead of the standard layout; such a plan's `rel`
+/// is that absolute path (`sealed_dir.join(abs)` is `abs`).
 pub fn plan(
     sealed_dir: &Path,
     cert: &SealingCert,
     sources: Vec<Source>,
     force: bool,
+    sealed_paths: &BTreeMap<String, PathBuf>,
 ) -> Result<Vec<Planned>, String> {
     let spki = cert.spki_sha256();
     let mut seen: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
     let mut out = Vec::new();
     for source in sources {
-        let rel = output_rel(&source.prepared);
+        let rel = sealed_paths
+            .get(&sealed_path_key(&source.prepared))
+            .cloned()
+            .unwrap_or_else(|| output_rel(&source.prepared));
         if let Some(first) = seen.insert(rel.clone(), source.file.clone()) {
             return Err(format!(
                 "{} and {} both define Secret {}/{}: each Secret needs exactly one source",

@@ -1,5 +1,6 @@
 //! One thin module per subcommand: read inputs, call the cores, write outputs.
 
+pub mod adopt;
 pub mod bootstrap;
 pub mod cert;
 pub mod cert_source;
@@ -10,6 +11,7 @@ pub mod external_secrets;
 pub mod filestatus;
 pub mod infisical_diff;
 pub mod infisical_pull;
+pub mod init;
 pub mod keys;
 pub mod meta;
 pub mod reseal;
@@ -76,6 +78,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Keys(crate::cli::KeysCommand::Backup(a)) => keys::backup(&ctx, a),
         Command::Bootstrap(a) => bootstrap::run(&ctx, a),
         Command::Status(a) => status::run(&ctx, a),
+        Command::Init(a) => init::run(&ctx, a),
+        Command::Adopt(a) => adopt::run(&ctx, a),
         Command::Completions { shell } => meta::completions(shell),
         Command::Man => meta::man(),
         Command::SeedInfisical(a) => seed_infisical::run(&ctx, a),

@@ -247,7 +247,14 @@ pub fn reseal_cluster(
     ));
     let sources = load_sources(config, cluster, ids)?;
     res.secrets = sources.len();
-    let plans = reseal::plan(&cluster.sealed, &cert, sources, a.force).map_err(Error::Usage)?;
+    let plans = reseal::plan(
+        &cluster.sealed,
+        &cert,
+        sources,
+        a.force,
+        &cluster.sealed_paths,
+    )
+    .map_err(Error::Usage)?;
     let produced: BTreeSet<PathBuf> = plans.iter().map(|p| p.rel.clone()).collect();
     let orphans: Vec<PathBuf> = existing_outputs(&cluster.sealed)
         .into_iter()
@@ -255,10 +262,23 @@ pub fn reseal_cluster(
         .collect();
     res.orphans = orphans.iter().map(|p| p.display().to_string()).collect();
     let sealed_shown = config.display_path(&cluster.sealed).into_owned();
+    // Outputs mapped by `sealed_paths` are absolute: shown relative to the repository.
+    let shown_of = |rel: &Path| -> String {
+        if rel.is_absolute() {
+            config.display_path(rel).into_owned()
+        } else {
+            format!("{sealed_shown}/{}", rel.display())
+        }
+    };
 
     // Kustomizations: what stays listed (orphans stay until pruned, so nothing disappears from
-    // the cluster without --prune).
-    let mut listed: BTreeSet<PathBuf> = produced.clone();
+    // the cluster without --prune). Files placed by `sealed_paths` are listed by the repository's
+    // own kustomizations, not ours.
+    let mut listed: BTreeSet<PathBuf> = produced
+        .iter()
+        .filter(|p| p.is_relative())
+        .cloned()
+        .collect();
     if !a.prune {
         listed.extend(orphans.iter().cloned());
     }
@@ -288,11 +308,15 @@ pub fn reseal_cluster(
             kustomizations.push((dir.join("kustomization.yaml"), reseal::kustomization(files)));
         }
     }
+    // Every output mapped elsewhere (an adopted repository): no empty generated folder.
+    if listed.is_empty() && !cluster.sealed.join("kustomization.yaml").exists() {
+        kustomizations.clear();
+    }
 
     if a.check {
         for p in &plans {
             let changed: Vec<&str> = p.to_seal().collect();
-            let shown = format!("{sealed_shown}/{}", p.rel.display());
+            let shown = shown_of(&p.rel);
             if p.existing.is_none() {
                 res.stale.push(format!(
                     "{shown}: missing (new source {})",
@@ -309,7 +333,7 @@ pub fn reseal_cluster(
         // Plans with nothing to seal can be rendered exactly and compared byte for byte.
         for p in plans {
             if p.existing.is_some() && p.to_seal().next().is_none() {
-                let shown = format!("{sealed_shown}/{}", p.rel.display());
+                let shown = shown_of(&p.rel);
                 let (_, existing, bytes) =
                     reseal::assemble(p, BTreeMap::new()).map_err(Error::Usage)?;
                 if existing.as_deref() != Some(&bytes[..]) {
@@ -359,8 +383,7 @@ pub fn reseal_cluster(
     for (rel, _, bytes) in &outputs {
         let path = cluster.sealed.join(rel);
         if fsutil::write_if_changed(&path, bytes, None)? {
-            res.written
-                .push(format!("{sealed_shown}/{}", rel.display()));
+            res.written.push(shown_of(rel));
         } else {
             res.unchanged += 1;
         }
