@@ -265,6 +265,11 @@ impl Visitor for PlainValues<'_> {
         if selected {
             return Ok(());
         }
+        // Kubernetes labels and annotations are metadata by definition (and their names, such as
+        // `sealedsecrets.bitnami.com/sealed-secrets-key`, read as secret-like words).
+        if aad.split(':').any(|c| c == "labels" || c == "annotations") {
+            return Ok(());
+        }
         let key = aad.trim_end_matches(':').rsplit(':').next().unwrap_or("");
         if let Node::Scalar(Scalar::Str(s)) = node {
             if !s.is_empty() && secret_like().is_match(&split_camel(key)) {
