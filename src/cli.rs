@@ -279,7 +279,7 @@ pub struct ResealArgs {
     /// Only this cluster (default: all clusters in overworld-secrets.yaml).
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
-    /// Sealing certificate (PEM file or file:// URL) instead of the cluster's configured one.
+    /// Sealing certificate (PEM file, file:// or http(s):// URL) instead of the configured one.
     #[arg(long, value_name = "FILE|URL", env = "SEALED_SECRETS_CERT")]
     pub cert: Option<String>,
     /// Change nothing; list what is stale and exit 1 if anything is.
@@ -307,7 +307,7 @@ pub enum SealFormat {
 pub struct SealArgs {
     /// Secret manifest(s) to seal; `-` or nothing reads stdin.
     pub file: Option<PathBuf>,
-    /// Sealing certificate: PEM file or file:// URL.
+    /// Sealing certificate: PEM file, file:// or http(s):// URL.
     #[arg(long, value_name = "FILE|URL", env = "SEALED_SECRETS_CERT")]
     pub cert: Option<String>,
     /// Use this cluster's certificate from overworld-secrets.yaml.
