@@ -161,7 +161,11 @@ pub fn plan_keys(meta: &Metadata, rule: &CreationRule, flag_threshold: Option<us
     let n_new = rule.groups.len();
     let mut groups = Vec::new();
     for i in 0..n_old.max(n_new) {
-        let old = meta.key_groups.get(i).map(file_group_keys).unwrap_or_default();
+        let old = meta
+            .key_groups
+            .get(i)
+            .map(file_group_keys)
+            .unwrap_or_default();
         let new = rule.groups.get(i).map(rule_group_keys).unwrap_or_default();
         groups.push(GroupDiff {
             kept: new.iter().filter(|k| old.contains(k)).cloned().collect(),
@@ -212,9 +216,9 @@ pub fn rewrap(
         .flat_map(|(i, g)| g.others.iter().map(move |(t, id)| (i, format!("{t}:{id}"))))
         .collect();
     let same_single_group = meta.key_groups.len() == 1 && rule.groups.len() == 1 && !key_changes;
-    if !(file_others.is_empty() && rule_others.is_empty())
-        && !(same_single_group && sorted(&file_others) == sorted(&rule_others))
-    {
+    let nothing_to_keep = file_others.is_empty() && rule_others.is_empty();
+    let keep_verbatim = same_single_group && sorted(&file_others) == sorted(&rule_others);
+    if !nothing_to_keep && !keep_verbatim {
         let list = |v: &[(usize, String)]| {
             v.iter()
                 .map(|(i, k)| format!("{k} (group {})", i + 1))
@@ -336,10 +340,17 @@ mod tests {
             Node::Scalar(Scalar::Float(f)) if f == 5.0
         ));
         assert_eq!(json_value(br#""x""#).unwrap().as_str(), Some("x"));
-        assert!(matches!(json_value(br#"{"a":[1,true]}"#).unwrap(), Node::Mapping(_)));
+        assert!(matches!(
+            json_value(br#"{"a":[1,true]}"#).unwrap(),
+            Node::Mapping(_)
+        ));
         assert!(matches!(json_value(b"[]").unwrap(), Node::Sequence(_)));
         for bad in [&b"notjson"[..], b"1, \"w\": 2", b"", b"{"] {
-            assert_eq!(json_value(bad).unwrap_err(), LifecycleError::BadJson, "{bad:?}");
+            assert_eq!(
+                json_value(bad).unwrap_err(),
+                LifecycleError::BadJson,
+                "{bad:?}"
+            );
         }
     }
 
