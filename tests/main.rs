@@ -7,6 +7,7 @@
 
 mod cli;
 mod crd_schemas;
+mod lifecycle;
 mod sops_contract;
 mod sops_interop;
 mod util;

@@ -63,10 +63,11 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
 }
 
 /// Asks on the terminal whether to re-open the editor; false when not interactive.
-fn ask_reopen(ctx: &Ctx) -> bool {
+fn ask_reopen(ctx: &Ctx, problem: &str) -> bool {
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
         return false;
     }
+    ctx.printer.error(problem);
     eprint!("Re-open the editor to fix it? (y/n): ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
@@ -116,8 +117,7 @@ fn edit_loop(ctx: &Ctx, name: &Path, path: &Path, format: Format) -> Result<Opti
             Ok(tree) => return Ok(Some(tree)),
             Err(e) => format!("the edited file is not valid {}: {e}", format.name()),
         };
-        ctx.printer.error(&format!("{}: {problem}", name.display()));
-        if !ask_reopen(ctx) {
+        if !ask_reopen(ctx, &format!("{}: {problem}", name.display())) {
             return Err(Error::sops(
                 name,
                 SopsError::Edit(format!("{problem}; nothing was written")),
