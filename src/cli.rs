@@ -71,8 +71,9 @@ pub enum Command {
     Decrypt(DecryptArgs),
     /// Print {"encrypted":true} or {"encrypted":false} for a file (sops-compatible).
     Filestatus(FilestatusArgs),
-    /// Edit a SOPS file in $SOPS_EDITOR / $EDITOR (sops-compatible; creates it from .sops.yaml).
+    /// Edit a SOPS file in $SOPS_EDITOR / $EDITOR (sops-compatible).
     ///
+    /// A file that does not exist yet is created with the matching .sops.yaml rule.
     /// Unchanged values keep their ciphertext byte for byte, so git diffs stay small. The
     /// plaintext lives only in a 0600 file inside a 0700 temp dir, removed on every exit path.
     ///
@@ -86,7 +87,9 @@ pub enum Command {
     ///
     /// Example: overworld-secrets unset secrets/demo/minio.yaml '["data"]["old"]'
     Unset(UnsetArgs),
-    /// Re-wrap data keys to the recipients .sops.yaml demands, for files or whole folders.
+    /// Re-wrap data keys to the keys .sops.yaml demands (files or folders).
+    ///
+    /// Every SOPS file under a folder that a creation rule matches is updated at once.
     ///
     /// Values, MAC and lastmodified are untouched. Key-group and shamir_threshold changes in the
     /// rule take effect (new shares), unlike sops. Asks once for all files unless --yes.
@@ -97,11 +100,13 @@ pub enum Command {
     ///
     /// Example: overworld-secrets rotate -i --rm-age age1… secrets/demo/minio.yaml
     Rotate(RotateArgs),
-    /// Run a command with the file's top-level values as environment variables.
+    /// Run a command with the file's values in its environment.
     ///
     /// Example: overworld-secrets exec-env secrets/app.env -- ./deploy.sh
     ExecEnv(ExecEnvArgs),
-    /// Run a command with the decrypted file at a temporary path ({} in the command).
+    /// Run a command with the decrypted file at a temporary path.
+    ///
+    /// {} in the command stands for the path; the file is removed afterwards.
     ///
     /// Example: overworld-secrets exec-file secrets/kubeconfig.yaml -- kubectl --kubeconfig {} get pods
     ExecFile(ExecFileArgs),

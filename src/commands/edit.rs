@@ -7,7 +7,7 @@
 //! path: success, unchanged, invalid input, editor failure, Ctrl-C, SIGTERM, SIGHUP. It must never
 //! write anything to the target unless the edited document parsed and encrypted completely.
 
-use super::exec::{catch_signals, private_dir, wait_child, write_private};
+use super::exec::{catch_signals, private_dir, take_signal, wait_child, write_private};
 use super::set::{open, reencrypt, settings_of, write_back};
 use super::{formats, Ctx};
 use crate::cli::EditArgs;
@@ -86,7 +86,6 @@ fn ask_reopen(ctx: &Ctx, problem: &str) -> bool {
 fn edit_loop(ctx: &Ctx, name: &Path, path: &Path, format: Format) -> Result<Option<Tree>> {
     let argv = editor()?;
     let before = digest(&std::fs::read(path).map_err(|e| Error::io(path, e))?);
-    catch_signals();
     loop {
         let mut cmd = std::process::Command::new(&argv[0]);
         cmd.args(&argv[1..]).arg(path);
@@ -133,6 +132,12 @@ pub fn run(ctx: &Ctx, a: EditArgs) -> Result<()> {
         .file_name()
         .map(|n| n.to_os_string())
         .unwrap_or_else(|| "file".into());
+    // From here on a Ctrl-C/SIGTERM/SIGHUP only sets a flag, so the temp dir is always removed.
+    catch_signals();
+    let interrupted = |name: &Path| match take_signal() {
+        Some(sig) => Err(Error::sops(name, SopsError::Interrupted(sig))),
+        None => Ok(()),
+    };
     if a.file.exists() {
         let o = open(ctx, &a.file, &a.store, a.ignore_mac)?;
         let plain = zeroize::Zeroizing::new(
@@ -149,6 +154,7 @@ pub fn run(ctx: &Ctx, a: EditArgs) -> Result<()> {
             return Err(Error::sops(&a.file, SopsError::FileUnchanged));
         };
         let bytes = reencrypt(&o, tree, &o.dec.data_key, settings_of(&o.file.metadata))?;
+        interrupted(&a.file)?;
         return write_back(&a.file, &bytes);
     }
 
@@ -201,5 +207,6 @@ pub fn run(ctx: &Ctx, a: EditArgs) -> Result<()> {
     };
     let enc = engine::encrypt(tree, format, &params).map_err(fail)?;
     let bytes = engine::emit_encrypted(&enc, &opts).map_err(fail)?;
+    interrupted(&a.file)?;
     write_back(&a.file, &bytes)
 }

@@ -67,6 +67,14 @@ pub(crate) fn wait_child(child: &mut Child) -> std::result::Result<ExitStatus, i
     }
 }
 
+/// A terminating signal caught since the last check, if any (consumed).
+pub(crate) fn take_signal() -> Option<i32> {
+    match SIGNALLED.swap(0, Ordering::SeqCst) {
+        0 => None,
+        sig => Some(sig),
+    }
+}
+
 /// A fresh private directory (0700, `tempfile` creates it so on Unix) for plaintext; removed when
 /// dropped.
 pub(crate) fn private_dir(prefix: &str) -> Result<tempfile::TempDir> {
