@@ -691,3 +691,52 @@ fn exec_env_and_exec_file_pass_values_and_leave_nothing() {
     assert_eq!(code(&r), 3, "{r}");
     e.assert_tmp_empty();
 }
+
+#[test]
+fn set_and_edit_other_stores_match_sops() {
+    let e = Env::new();
+    let cases = [
+        (
+            "f.json",
+            "{\n\t\"a\": \"x\",\n\t\"n\": 1.5,\n\t\"l\": [\n\t\t\"p\",\n\t\t\"q\"\n\t]\n}\n",
+        ),
+        ("f.env", "A=x\nB=y\n"),
+        ("f.ini", "[s]\na = x\nb = y\n"),
+    ];
+    for (name, plain) in cases {
+        e.sops_encrypt(name, plain, A);
+        let theirs = format!("theirs-{name}");
+        e.copy(name, &theirs);
+        let path = if name.ends_with(".ini") {
+            r#"["s"]["a"]"#
+        } else if name.ends_with(".env") {
+            r#"["A"]"#
+        } else {
+            r#"["a"]"#
+        };
+        e.ours().args(["set", name, path, r#""changed""#]).ok();
+        e.sops().args(["set", &theirs, path, r#""changed""#]).ok();
+        e.assert_encrypted(name);
+        assert_eq!(
+            e.decrypt_with_sops(name),
+            e.decrypt_with_sops(&theirs),
+            "{name}"
+        );
+        // An edit through an EDITOR script, compared with sops running the same script.
+        let ed = editor(&e, "up.sh", "sed -i 's/changed/edited/' \"$1\"");
+        e.ours().env("EDITOR", &ed).args(["edit", name]).ok();
+        e.sops().env("EDITOR", &ed).args(["edit", &theirs]).ok();
+        assert_eq!(
+            e.decrypt_with_sops(name),
+            e.decrypt_with_sops(&theirs),
+            "{name}"
+        );
+        assert!(e.decrypt_with_sops(name).contains("edited"), "{name}");
+    }
+    // Binary files: the whole content is one value.
+    e.sops_encrypt("blob.bin", "line one\nline two\n", A);
+    let ed = editor(&e, "bin.sh", "sed -i 's/two/2/' \"$1\"");
+    e.ours().env("EDITOR", &ed).args(["edit", "blob.bin"]).ok();
+    assert_eq!(e.decrypt_with_sops("blob.bin"), "line one\nline 2\n");
+    e.assert_tmp_empty();
+}
