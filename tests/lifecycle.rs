@@ -459,9 +459,24 @@ fn updatekeys_brings_a_whole_tree_to_its_rules() {
     let after: Vec<Vec<u8>> = files.iter().map(|f| e.s.read(f)).collect();
     let r = e.ours().args(["updatekeys", "secrets"]).ok();
     assert!(r.stderr_str().contains("already up to date"), "{r}");
+    assert!(
+        !r.stderr_str().contains("selects values differently"),
+        "{r}"
+    );
     for (f, b) in files.iter().zip(&after) {
         assert_eq!(&e.s.read(f), b, "{f} rewritten although up to date");
     }
+    // A selection change in the rule cannot be applied by re-keying: said, not silently ignored.
+    e.s.write(
+        ".sops.yaml",
+        format!("creation_rules:\n  - encrypted_regex: ^token$\n    age: {B},{C}\n"),
+    );
+    let r = e
+        .ours()
+        .args(["updatekeys", "-y", "secrets/app/one.yaml"])
+        .ok();
+    assert!(r.stderr_str().contains("selects values differently"), "{r}");
+    assert_eq!(e.s.read("secrets/app/one.yaml"), after[0]);
 }
 
 #[test]

@@ -14,6 +14,7 @@ use crate::sops::engine::{self, EncryptedFile};
 use crate::sops::format::Format;
 use crate::sops::keys::{self, Identities};
 use crate::sops::lifecycle::{self, KeysPlan};
+use crate::sops::metadata::Selection;
 use crate::sops::rules::{CreationRule, SopsConfig};
 use crate::sops::SopsError;
 use std::io::{BufRead, IsTerminal, Write};
@@ -63,6 +64,7 @@ fn format_of(path: &Path, input_type: &Option<String>) -> Result<Format> {
 /// Loads and plans one file. In folder mode (`explicit == false`) files that are not SOPS files
 /// or that no rule matches are skipped silently.
 fn plan_file(
+    ctx: &Ctx,
     cfg: &SopsConfig,
     path: &Path,
     a: &UpdatekeysArgs,
@@ -84,6 +86,22 @@ fn plan_file(
     };
     let file = engine::load(format, &bytes).map_err(fail)?;
     let plan = lifecycle::plan_keys(&file.metadata, &rule, a.shamir_threshold);
+    // Keys are all updatekeys changes; which values are encrypted is fixed at encryption time.
+    let wanted = rule
+        .selection
+        .clone()
+        .unwrap_or_else(Selection::default_rule);
+    if format != Format::Binary
+        && (file.metadata.selection.as_ref() != Some(&wanted)
+            || file.metadata.mac_only_encrypted != rule.mac_only_encrypted)
+    {
+        ctx.printer.warn(&format!(
+            "{}: creation rule {} selects values differently ({} / mac_only_encrypted) than the file; updatekeys changes only keys: decrypt and re-encrypt the file to apply it",
+            path.display(),
+            rule.index,
+            wanted.field()
+        ));
+    }
     Ok(Some(Pending {
         path: path.to_path_buf(),
         format,
@@ -149,7 +167,7 @@ pub fn run(ctx: &Ctx, a: UpdatekeysArgs) -> Result<()> {
             (vec![root.clone()], true)
         };
         for f in files {
-            match plan_file(&cfg, &f, &a, explicit) {
+            match plan_file(ctx, &cfg, &f, &a, explicit) {
                 Ok(Some(p)) if p.plan.is_up_to_date() => ctx
                     .printer
                     .info(&format!("File {} already up to date", f.display())),

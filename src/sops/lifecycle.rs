@@ -89,10 +89,37 @@ fn file_group_keys(g: &KeyGroup) -> Vec<String> {
     v
 }
 
+/// The same label for a key as a rule lists it. Flat rule fields are plain strings already;
+/// `key_groups` entries for kms/gcp_kms/hckms/azure_keyvault are objects, which the rules module
+/// renders as `field: value` text on one line, so the identifying field is picked out of that.
+fn rule_key_label(ty: &str, id: &str) -> String {
+    let field = |name: &str| {
+        let tokens: Vec<&str> = id.split_whitespace().collect();
+        tokens
+            .iter()
+            .position(|t| *t == format!("{name}:"))
+            .and_then(|i| tokens.get(i + 1))
+            .map(|v| v.trim_matches(|c| c == '"' || c == '\'').to_string())
+    };
+    let picked = match ty {
+        "kms" => field("arn"),
+        "gcp_kms" => field("resource_id"),
+        "hckms" => field("key_id"),
+        "azure_kv" => match (field("vaultUrl"), field("key"), field("version")) {
+            (Some(u), Some(k), Some(v)) => {
+                Some(format!("{}/keys/{k}/{v}", u.trim_end_matches('/')))
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    picked.unwrap_or_else(|| id.to_string())
+}
+
 fn rule_group_keys(g: &crate::sops::rules::RuleGroup) -> Vec<String> {
     let mut v = g.age.clone();
     for (ty, id) in &g.others {
-        v.push(format!("{ty}:{id}"));
+        v.push(format!("{ty}:{}", rule_key_label(ty, id)));
     }
     v
 }
@@ -213,7 +240,11 @@ pub fn rewrap(
         .groups
         .iter()
         .enumerate()
-        .flat_map(|(i, g)| g.others.iter().map(move |(t, id)| (i, format!("{t}:{id}"))))
+        .flat_map(|(i, g)| {
+            g.others
+                .iter()
+                .map(move |(t, id)| (i, format!("{t}:{}", rule_key_label(t, id))))
+        })
         .collect();
     let same_single_group = meta.key_groups.len() == 1 && rule.groups.len() == 1 && !key_changes;
     let nothing_to_keep = file_others.is_empty() && rule_others.is_empty();
@@ -427,6 +458,29 @@ mod tests {
         let plan = plan_keys(&m, &drop, None);
         let e = rewrap(&m, &drop, &plan, &key, false).unwrap_err();
         assert!(e.to_string().contains("pgp:ABCD (group 1)"), "{e}");
+    }
+
+    #[test]
+    fn key_group_objects_compare_by_their_identifying_field() {
+        assert_eq!(
+            rule_key_label("kms", "arn: arn:aws:kms:eu-west-1:1:key/k role: r"),
+            "arn:aws:kms:eu-west-1:1:key/k"
+        );
+        assert_eq!(
+            rule_key_label(
+                "azure_kv",
+                "vaultUrl: https://v.vault.azure.net key: k version: 1"
+            ),
+            "https://v.vault.azure.net/keys/k/1"
+        );
+        assert_eq!(rule_key_label("pgp", "ABCD"), "ABCD");
+        let mut kms = crate::sops::tree::Mapping::new();
+        kms.push("arn", Node::str("arn:aws:kms:eu-west-1:1:key/k"));
+        kms.push("enc", Node::str("wrapped"));
+        assert_eq!(
+            other_key_label("kms", &Node::Mapping(kms)),
+            "arn:aws:kms:eu-west-1:1:key/k"
+        );
     }
 
     #[test]
