@@ -755,3 +755,76 @@ fn set_and_edit_other_stores_match_sops() {
     assert_eq!(e.decrypt_with_sops("blob.bin"), "line one\nline 2\n");
     e.assert_tmp_empty();
 }
+
+/// Runs our binary on a pseudo-terminal (util-linux `script`), typing `input`, so the
+/// interactive paths (confirmation, re-open offer) are exercised as a user sees them.
+fn on_terminal(e: &Env, args: &str, envs: &[(&str, &Path)], input: &str) -> Run {
+    let cmd = format!("{} --no-color {args}", crate::util::ours_bin().display());
+    let script = Command::new("script").arg("--version").output();
+    assert!(
+        script.is_ok(),
+        "util-linux `script` is needed for the terminal tests"
+    );
+    let mut p = Command::new("script");
+    p.args(["-qec", &cmd, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", e.s.home())
+        .env("TMPDIR", &e.tmp)
+        .env("SOPS_AGE_KEY_FILE", &e.ids)
+        .current_dir(e.s.work())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        p.env(k, v);
+    }
+    let mut child = p.spawn().unwrap();
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        description: format!("script -qec {cmd:?}"),
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: out.stderr,
+    }
+}
+
+#[test]
+fn interactive_confirmation_and_reopen_on_a_terminal() {
+    let e = Env::new();
+    e.sops_encrypt("f.yaml", DOC, A);
+    e.s.write(".sops.yaml", format!("creation_rules:\n  - age: {C}\n"));
+    // "n" leaves the file alone; "y" applies.
+    let before = e.s.read("f.yaml");
+    let r = on_terminal(&e, "updatekeys f.yaml", &[], "n\n");
+    assert!(r.stdout_str().contains("Is this okay? (y/n):"), "{r}");
+    assert_eq!(before, e.s.read("f.yaml"), "{r}");
+    let r = on_terminal(&e, "updatekeys f.yaml", &[], "y\n");
+    assert_eq!(r.code, Some(0), "{r}");
+    e.sops_with(&["c"]).args(["decrypt", "f.yaml"]).ok();
+
+    // The first save is invalid: the editor is offered again and the fixed document is saved.
+    let flag = e.s.home().join("second");
+    let ed = editor(
+        &e,
+        "twice.sh",
+        &format!(
+            "if [ -e '{0}' ]; then printf 'a: fixed\\n' > \"$1\"; else printf 'a: [\\n' > \"$1\"; touch '{0}'; fi",
+            flag.display()
+        ),
+    );
+    let r = on_terminal(&e, "edit f.yaml", &[("EDITOR", &ed)], "y\n");
+    assert_eq!(r.code, Some(0), "{r}");
+    assert!(r.stdout_str().contains("Re-open the editor"), "{r}");
+    assert_eq!(e.decrypt_with_sops("f.yaml"), "a: fixed\n");
+    e.assert_tmp_empty();
+}
