@@ -828,3 +828,55 @@ fn interactive_confirmation_and_reopen_on_a_terminal() {
     assert_eq!(e.decrypt_with_sops("f.yaml"), "a: fixed\n");
     e.assert_tmp_empty();
 }
+
+#[test]
+fn failures_write_nothing_and_keep_sops_exit_codes() {
+    let e = Env::new();
+    e.sops_encrypt("f.yaml", DOC, A);
+    // A tampered MAC: rotate and set refuse with sops's 51, the file stays as it was.
+    let text = e.text("f.yaml");
+    let mac = metadata_line(&text, "mac");
+    let pos = mac.find("data:").unwrap() + 5;
+    let flipped = if &mac[pos..pos + 1] == "A" { "B" } else { "A" };
+    let bad_mac = format!("{}{flipped}{}", &mac[..pos], &mac[pos + 1..]);
+    e.s.write("f.yaml", text.replace(mac, &bad_mac));
+    let snapshot = e.s.read("f.yaml");
+    for args in [
+        &["rotate", "-i", "f.yaml"][..],
+        &["set", "f.yaml", r#"["a"]"#, "2"][..],
+    ] {
+        let r = e.ours().args(args.iter().copied()).run();
+        assert_eq!(code(&r), 51, "{r}");
+        assert_eq!(snapshot, e.s.read("f.yaml"));
+    }
+    let r = e
+        .ours()
+        .args(["rotate", "-i", "--ignore-mac", "f.yaml"])
+        .ok();
+    assert!(r.stderr_str().contains("rotated"));
+    assert_eq!(e.decrypt_with_sops("f.yaml"), DOC);
+
+    // updatekeys without a usable identity: 128, file untouched; with two such files the
+    // failures are summed up.
+    e.sops_encrypt("g.yaml", DOC, A);
+    e.s.write(".sops.yaml", format!("creation_rules:\n  - age: {B}\n"));
+    let before = (e.s.read("f.yaml"), e.s.read("g.yaml"));
+    let only_c = e.s.identities(&["c"]);
+    let r = e
+        .ours()
+        .age_key_file(&only_c)
+        .args(["updatekeys", "-y", "f.yaml"])
+        .run();
+    assert_eq!(code(&r), 128, "{r}");
+    let r = e
+        .ours()
+        .age_key_file(&only_c)
+        .args(["updatekeys", "-y", "f.yaml", "g.yaml"])
+        .run();
+    assert_eq!(code(&r), 1, "{r}");
+    assert!(r.stderr_str().contains("failed updating 2 file(s)"), "{r}");
+    assert_eq!(before, (e.s.read("f.yaml"), e.s.read("g.yaml")));
+    // A missing file is sops's 100.
+    let r = e.ours().args(["set", "nope.yaml", r#"["a"]"#, "1"]).run();
+    assert_eq!(code(&r), 100, "{r}");
+}
