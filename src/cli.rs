@@ -71,6 +71,45 @@ pub enum Command {
     Decrypt(DecryptArgs),
     /// Print {"encrypted":true} or {"encrypted":false} for a file (sops-compatible).
     Filestatus(FilestatusArgs),
+    /// Edit a SOPS file in $SOPS_EDITOR / $EDITOR (sops-compatible).
+    ///
+    /// A file that does not exist yet is created with the matching .sops.yaml rule.
+    /// Unchanged values keep their ciphertext byte for byte, so git diffs stay small. The
+    /// plaintext lives only in a 0600 file inside a 0700 temp dir, removed on every exit path.
+    ///
+    /// Example: overworld-secrets edit secrets/demo/minio.yaml
+    Edit(EditArgs),
+    /// Set one value, given as JSON (sops-compatible).
+    ///
+    /// Example: overworld-secrets set secrets/demo/minio.yaml '["data"]["password"]' '"hunter2"'
+    Set(SetArgs),
+    /// Remove one key or list item (sops-compatible).
+    ///
+    /// Example: overworld-secrets unset secrets/demo/minio.yaml '["data"]["old"]'
+    Unset(UnsetArgs),
+    /// Re-wrap data keys to the keys .sops.yaml demands (files or folders).
+    ///
+    /// Every SOPS file under a folder that a creation rule matches is updated at once.
+    ///
+    /// Values, MAC and lastmodified are untouched. Key-group and shamir_threshold changes in the
+    /// rule take effect (new shares), unlike sops. Asks once for all files unless --yes.
+    ///
+    /// Example: overworld-secrets updatekeys --yes secrets/
+    Updatekeys(UpdatekeysArgs),
+    /// New data key, every value re-encrypted (sops-compatible; --add-age/--rm-age).
+    ///
+    /// Example: overworld-secrets rotate -i --rm-age age1… secrets/demo/minio.yaml
+    Rotate(RotateArgs),
+    /// Run a command with the file's values in its environment.
+    ///
+    /// Example: overworld-secrets exec-env secrets/app.env -- ./deploy.sh
+    ExecEnv(ExecEnvArgs),
+    /// Run a command with the decrypted file at a temporary path.
+    ///
+    /// {} in the command stands for the path; the file is removed afterwards.
+    ///
+    /// Example: overworld-secrets exec-file secrets/kubeconfig.yaml -- kubectl --kubeconfig {} get pods
+    ExecFile(ExecFileArgs),
     /// Seal a cluster's SOPS sources into SealedSecrets (the main job).
     ///
     /// Idempotent: an item keeps its ciphertext unless its value, scope, name, namespace or the
@@ -518,4 +557,126 @@ pub struct AdoptArgs {
     /// Delete the plaintext files once their Secrets are adopted.
     #[arg(long)]
     pub delete_plaintext: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    pub file: PathBuf,
+    /// Age recipients for a new file, comma-separated (overrides .sops.yaml).
+    #[arg(
+        short = 'a',
+        long,
+        env = "SOPS_AGE_RECIPIENTS",
+        value_name = "RECIPIENTS"
+    )]
+    pub age: Option<String>,
+    /// Open even if the MAC does not verify.
+    #[arg(long)]
+    pub ignore_mac: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    pub file: PathBuf,
+    /// Where, in sops path syntax: '["data"]["password"]' or '["list"][0]'.
+    pub path: String,
+    /// The value as JSON ('"text"', 5, true, {"a": 1}); or use --value-file / --value-stdin.
+    #[arg(required_unless_present_any = ["value_file", "value_stdin"])]
+    pub value: Option<String>,
+    /// Read the JSON value from this file.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["value", "value_stdin"])]
+    pub value_file: Option<PathBuf>,
+    /// Read the JSON value from stdin.
+    #[arg(long, conflicts_with = "value")]
+    pub value_stdin: bool,
+    /// Do not write the file when the value is already set.
+    #[arg(long)]
+    pub idempotent: bool,
+    #[arg(long)]
+    pub ignore_mac: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UnsetArgs {
+    pub file: PathBuf,
+    /// Where, in sops path syntax: '["data"]["old"]' or '["list"][0]'.
+    pub path: String,
+    /// Succeed without writing when the key is already absent.
+    #[arg(long)]
+    pub idempotent: bool,
+    #[arg(long)]
+    pub ignore_mac: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdatekeysArgs {
+    /// Files, or folders whose SOPS files matching a creation rule are all updated.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Number of key groups needed to decrypt (overrides the rule and the file).
+    #[arg(long = "shamir-secret-sharing-threshold", value_name = "N")]
+    pub shamir_threshold: Option<usize>,
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write the result over each file (atomically) instead of stdout.
+    #[arg(short = 'i', long)]
+    pub in_place: bool,
+    /// Add these age recipients (comma-separated) to the first key group.
+    #[arg(long, value_name = "RECIPIENTS")]
+    pub add_age: Option<String>,
+    /// Remove these age recipients (comma-separated) from every key group.
+    #[arg(long, value_name = "RECIPIENTS")]
+    pub rm_age: Option<String>,
+    #[arg(long)]
+    pub ignore_mac: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecEnvArgs {
+    pub file: PathBuf,
+    /// The command: one argument runs through /bin/sh -c (as sops); several run directly.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+    /// Give the command only the decrypted values, not the current environment.
+    #[arg(long)]
+    pub pristine: bool,
+    #[arg(long)]
+    pub ignore_mac: bool,
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecFileArgs {
+    pub file: PathBuf,
+    /// The command, with {} standing for the temporary file's path.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+    /// Use a regular 0600 file instead of a FIFO.
+    #[arg(long)]
+    pub no_fifo: bool,
+    /// Name of the temporary file (default tmp-file).
+    #[arg(long, value_name = "NAME", default_value = "tmp-file")]
+    pub filename: String,
+    #[arg(long)]
+    pub ignore_mac: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }

@@ -11,6 +11,7 @@ mod cluster;
 mod crd_schemas;
 mod external_secrets;
 mod infisical;
+mod lifecycle;
 mod onboard;
 mod reseal;
 mod sops_contract;

@@ -6,7 +6,9 @@ pub mod cert;
 pub mod cert_source;
 pub mod check;
 pub mod decrypt;
+pub mod edit;
 pub mod encrypt;
+pub mod exec;
 pub mod external_secrets;
 pub mod filestatus;
 pub mod infisical_diff;
@@ -15,9 +17,12 @@ pub mod init;
 pub mod keys;
 pub mod meta;
 pub mod reseal;
+pub mod rotate;
 pub mod seal;
 pub mod seed_infisical;
+pub mod set;
 pub mod status;
+pub mod updatekeys;
 
 use crate::cli::{Cli, Command, StoreArgs};
 use crate::error::{Error, Result};
@@ -70,6 +75,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Encrypt(a) => encrypt::run(&ctx, a),
         Command::Decrypt(a) => decrypt::run(&ctx, a),
         Command::Filestatus(a) => filestatus::run(&ctx, a),
+        Command::Edit(a) => edit::run(&ctx, a),
+        Command::Set(a) => set::run_set(&ctx, a),
+        Command::Unset(a) => set::run_unset(&ctx, a),
+        Command::Updatekeys(a) => updatekeys::run(&ctx, a),
+        Command::Rotate(a) => rotate::run(&ctx, a),
+        Command::ExecEnv(a) => exec::run_env(&ctx, a),
+        Command::ExecFile(a) => exec::run_file(&ctx, a),
         Command::Check(a) => check::run(&ctx, a),
         Command::Reseal(a) => reseal::run(&ctx, a),
         Command::Seal(a) => seal::run(&ctx, a),

@@ -52,6 +52,21 @@ pub enum SopsError {
     Keys(String),
     #[error("{0}")]
     Io(String),
+    /// `edit`: the plaintext was saved unchanged (sops exit 200).
+    #[error("File has not changed, exiting.")]
+    FileUnchanged,
+    /// `edit`: no editor to run (sops exit 201).
+    #[error("{0}")]
+    NoEditor(String),
+    /// `set`/`unset`/`updatekeys`/`rotate`: the operation cannot apply (sops exit 1).
+    #[error("{0}")]
+    Edit(String),
+    /// `exec-env`/`exec-file`: the child failed; its exit status is ours (SOPS.md §11).
+    #[error("exit status {0}")]
+    ChildExit(i32),
+    /// A signal ended the command after its temporary files were removed (exit 128 + signal).
+    #[error("interrupted by signal {0}; temporary files removed, nothing written")]
+    Interrupted(i32),
 }
 
 impl SopsError {
@@ -80,6 +95,11 @@ impl SopsError {
             SopsError::NoSuchFile(_) => 100,
             SopsError::Keys(_) => 128,
             SopsError::Io(_) => 2,
+            SopsError::FileUnchanged => 200,
+            SopsError::NoEditor(_) => 201,
+            SopsError::Edit(_) => 1,
+            SopsError::ChildExit(c) => *c,
+            SopsError::Interrupted(sig) => 128 + sig,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod error;
 pub mod format;
 pub mod keys;
+pub mod lifecycle;
 pub mod metadata;
 pub mod path;
 pub mod rules;
