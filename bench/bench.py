@@ -70,7 +70,7 @@ def timed(cmd: list[str], cwd: Path, runs: int) -> tuple[float, int]:
 
 def make_corpus(n: int) -> Path:
     corpus = OUT / "corpus"
-    if corpus.exists() and len(list(corpus.glob("*.yaml"))) == n:
+    if corpus.exists() and len(list(corpus.glob("secret-*.yaml"))) == n:
         return corpus
     shutil.rmtree(corpus, ignore_errors=True)
     corpus.mkdir(parents=True)
@@ -90,7 +90,7 @@ def make_corpus(n: int) -> Path:
             f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: secret-{i:03}\n  namespace: ns{i % 20}\n"
             f"type: Opaque\ndata:\n{data}"
         )
-    for f in sorted(corpus.glob("*.yaml")):
+    for f in sorted(corpus.glob("secret-*.yaml")):
         run([str(BIN), "encrypt", "-i", f.name], corpus)
     return corpus
 
@@ -108,11 +108,11 @@ def main() -> None:
     results: list[tuple[str, str]] = []
 
     corpus = make_corpus(500)
-    files = sorted(p.name for p in corpus.glob("*.yaml"))
+    files = sorted(p.name for p in corpus.glob("secret-*.yaml"))
 
     # Bulk decrypt + MAC verify.
     ours_bulk, ours_bulk_rss = timed([str(BIN), "check", "--require-decrypt", "--quiet"], corpus, args.runs)
-    loop = "for f in *.yaml; do \"$SOPS\" decrypt \"$f\" >/dev/null || exit 1; done"
+    loop = "for f in secret-*.yaml; do \"$SOPS\" decrypt \"$f\" >/dev/null || exit 1; done"
     sops_times = []
     for _ in range(args.sops_runs):
         t0 = time.perf_counter()

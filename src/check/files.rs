@@ -15,6 +15,17 @@ pub fn list(root: &Path) -> Vec<PathBuf> {
 }
 
 fn git_files(root: &Path) -> Option<Vec<PathBuf>> {
+    // A folder git ignores (e.g. a generated corpus under target/) is not git's to list.
+    let ignored = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["check-ignore", "-q", "."])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    if ignored.success() {
+        return None;
+    }
     let out = std::process::Command::new("git")
         .arg("-C")
         .arg(root)

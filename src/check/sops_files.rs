@@ -44,6 +44,10 @@ fn under(p: &Path, roots: &[PathBuf]) -> bool {
 pub fn candidates(c: &SopsCheck) -> Vec<(PathBuf, Option<usize>)> {
     let mut out = Vec::new();
     for f in c.files {
+        // The rules file itself is configuration, never a SOPS source.
+        if f.file_name().is_some_and(|n| n == ".sops.yaml") {
+            continue;
+        }
         let rule_match = c.config.and_then(|cfg| {
             let abs = c.root.join(f);
             let rel = cfg.match_path(&abs);

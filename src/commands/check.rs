@@ -12,8 +12,20 @@ use std::path::{Path, PathBuf};
 
 pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<()> {
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
-    // The repository: where overworld-secrets.yaml is, else where .sops.yaml is.
-    let config = match Config::find(&cwd, ctx.config.as_deref()) {
+    // The repository is the nearest folder (from the working directory up) holding
+    // overworld-secrets.yaml or .sops.yaml: a sops-only repository nested inside another project
+    // is checked on its own.
+    let nearest_sops_only = ctx.config.is_none()
+        && cwd
+            .ancestors()
+            .find(|d| d.join(crate::config::FILE_NAME).is_file() || d.join(".sops.yaml").is_file())
+            .is_some_and(|d| !d.join(crate::config::FILE_NAME).is_file());
+    let found = if nearest_sops_only {
+        Err(crate::config::ConfigError::NotFound(cwd.clone()))
+    } else {
+        Config::find(&cwd, ctx.config.as_deref())
+    };
+    let config = match found {
         Ok(c) => Some(c),
         Err(crate::config::ConfigError::NotFound(_)) => None,
         Err(e) => return Err(Error::Usage(e.to_string())),
