@@ -131,9 +131,13 @@ pub struct Config {
     pub workloads: Option<serde_yaml_ng::Value>,
 }
 
-/// Adds "did you mean …?" to serde's unknown-field errors.
-fn with_suggestion(msg: &str) -> String {
-    let Some((_, rest)) = msg.split_once("unknown field `") else {
+/// Adds "did you mean …?" to serde's unknown-field and unknown-variant errors; every section of
+/// the config (clusters, infisical, workloads) reports typos through this one function.
+pub fn with_suggestion(msg: &str) -> String {
+    let marker = ["unknown field `", "unknown variant `"]
+        .iter()
+        .find_map(|m| msg.split_once(m));
+    let Some((_, rest)) = marker else {
         return msg.to_string();
     };
     let Some((field, expected)) = rest.split_once('`') else {

@@ -2,7 +2,7 @@
 //! passes; the demo passes with its key and structurally without; no finding prints a value.
 //! SOPS files here are made by the REAL sops.
 
-use crate::util::{identity_file, repo_root, Run, Scratch};
+use crate::util::{copy_dir, identity_file, repo_root, Run, Scratch};
 use std::collections::BTreeSet;
 
 const A: &str = "age1ks8uufh9q0l3ae7vseg5pj3ns42kdfqd2jfz86sm8tp862wc5y8swyackd";
@@ -305,16 +305,4 @@ fn demo_repository() {
     );
     let run = s.ours().args(["check", "--format", "json"]).run();
     assert!(run.stdout_str().contains("cert.expired"), "{run}");
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }

@@ -4,61 +4,11 @@
 //! sops decrypts every new source; `check` passes; no plaintext stays tracked. Without the sealing
 //! key, sealed-only secrets are reported by name and left untouched.
 
-use crate::util::{fixture, repo_root, Run, Scratch};
+use crate::util::{copy_dir, fixture, git, repo_root, snapshot, Run, Scratch};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const SEALING_KEY: &str = "tests/fixtures/sealed/TEST-ONLY-sealing-key.pem";
-
-fn git(s: &Scratch, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(["-c", "user.email=t@t", "-c", "user.name=t"])
-        .args(args)
-        .current_dir(s.work())
-        .env("HOME", s.home())
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
-/// Every file below `dir` (`.git` excluded), relative, with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, d: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for e in std::fs::read_dir(d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                if e.file_name() != ".git" {
-                    walk(root, &p, out);
-                }
-            } else {
-                out.insert(
-                    p.strip_prefix(root).unwrap().to_path_buf(),
-                    std::fs::read(&p).unwrap(),
-                );
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
 
 /// The fixture in a git repository: ignored plaintext, one plaintext committed by mistake.
 fn user_repo() -> Scratch {

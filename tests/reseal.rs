@@ -2,9 +2,8 @@
 //! sops (which decrypts the sources to build the expected Secrets, independently of our decrypt),
 //! kubeseal's reference layouts and the SealedSecret CRD schema.
 
-use crate::util::{repo_root, Run, Scratch};
+use crate::util::{copy_dir, git, repo_root, snapshot, Run, Scratch};
 use base64::Engine as _;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const DEMO_KEY: &str = "keys/demo/TEST-ONLY-age.agekey";
@@ -41,33 +40,6 @@ fn demo_repo() -> Scratch {
     s
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
-fn git(s: &Scratch, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(s.work())
-        .env("HOME", s.home())
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn reseal(s: &Scratch, extra: &[&str]) -> Run {
     s.ours()
         .age_key_file(&s.path(DEMO_KEY))
@@ -80,27 +52,6 @@ fn reseal_ok(s: &Scratch, extra: &[&str]) -> Run {
     let run = reseal(s, extra);
     assert_eq!(run.code, Some(0), "reseal {extra:?} failed\n{run}");
     run
-}
-
-/// Every file under `dir`, relative, with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    fn walk(root: &Path, d: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        let Ok(rd) = std::fs::read_dir(d) else { return };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.insert(
-                    p.strip_prefix(root).unwrap().to_path_buf(),
-                    std::fs::read(&p).unwrap(),
-                );
-            }
-        }
-    }
-    walk(dir, dir, &mut out);
-    out
 }
 
 fn sealed_files(s: &Scratch) -> Vec<PathBuf> {

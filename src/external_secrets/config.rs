@@ -233,30 +233,7 @@ impl Workload {
     }
 }
 
-/// Adds "did you mean …?" to serde's unknown-field / unknown-variant errors (same idea as
-/// `config.rs`), and drops serde's internal "untagged enum" wording for a plain hint.
-fn with_suggestion(msg: &str) -> String {
-    let marker = ["unknown field `", "unknown variant `"]
-        .iter()
-        .find_map(|m| msg.split_once(m));
-    let Some((_, rest)) = marker else {
-        return msg.to_string();
-    };
-    let Some((field, expected)) = rest.split_once('`') else {
-        return msg.to_string();
-    };
-    let expected = expected.split(" at line ").next().unwrap_or(expected);
-    let best = expected
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(|cand| (strsim::levenshtein(field, cand), cand))
-        .min();
-    match best {
-        Some((d, cand)) if d <= 3 => format!("{msg} — did you mean `{cand}`?"),
-        _ => msg.to_string(),
-    }
-}
+use crate::config::with_suggestion;
 
 fn invalid(path: &Path, section: &str, msg: String) -> EsoError {
     EsoError::Config {

@@ -101,25 +101,7 @@ impl InfisicalConfig {
     }
 }
 
-/// Adds "did you mean …?" to serde's unknown-field message (the same idea as the top-level config).
-fn with_suggestion(msg: &str) -> String {
-    let Some((_, rest)) = msg.split_once("unknown field `") else {
-        return msg.to_string();
-    };
-    let Some((field, expected)) = rest.split_once('`') else {
-        return msg.to_string();
-    };
-    let best = expected
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(|cand| (strsim::levenshtein(field, cand), cand))
-        .min();
-    match best {
-        Some((d, cand)) if d <= 3 => format!("{msg} — did you mean `{cand}`?"),
-        _ => msg.to_string(),
-    }
-}
+use crate::config::with_suggestion;
 
 #[cfg(test)]
 mod tests {
