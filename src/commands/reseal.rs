@@ -94,7 +94,10 @@ fn source_files(dir: &Path) -> Result<Vec<PathBuf>> {
             let p = e.path();
             if e.file_type()?.is_dir() {
                 walk(&p, out)?;
-            } else if matches!(Format::from_path(&p), Format::Yaml | Format::Json) {
+            } else if matches!(Format::from_path(&p), Format::Yaml | Format::Json)
+                // Dotfiles (a `.sops.yaml` next to the sources) are configuration, not sources.
+                && !e.file_name().to_string_lossy().starts_with('.')
+            {
                 out.push(p);
             }
         }
