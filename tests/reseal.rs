@@ -593,3 +593,16 @@ fn seal_raw_and_merge_into() {
         .stdout_str()
         .contains(&base64::engine::general_purpose::STANDARD.encode("extra-value")));
 }
+
+/// A `.sops.yaml` kept next to the sources (common in Flux repos) is configuration, not a source.
+#[test]
+fn a_sops_yaml_inside_the_sources_is_not_a_source() {
+    let s = demo_repo();
+    s.write(
+        "secrets/demo/.sops.yaml",
+        std::fs::read(s.path(".sops.yaml")).unwrap(),
+    );
+    let run = reseal(&s, &[]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(sealed_files(&s).len(), 6);
+}
