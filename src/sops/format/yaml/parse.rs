@@ -84,6 +84,24 @@ fn syntax_error(e: &libyaml_safer::Error) -> FormatError {
     FormatError::syntax(msg, None)
 }
 
+/// The guard in `parse` turns libyaml-safer's panics into syntax errors; this keeps the default
+/// hook from also printing "thread panicked" for them. Installed once, it wraps whatever hook is
+/// current and only silences panics raised inside libyaml-safer itself.
+fn quiet_libyaml_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let in_libyaml = info
+                .location()
+                .is_some_and(|l| l.file().contains("libyaml-safer"));
+            if !in_libyaml {
+                previous(info);
+            }
+        }));
+    });
+}
+
 pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
     // A UTF-8 byte order mark is skipped like libyaml does; the encoding is then fixed to UTF-8
     // because libyaml-safer's detection rejects text that merely starts with byte 0xEF (U+FFxx).
@@ -107,7 +125,13 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
         docs: Vec::new(),
     };
     loop {
-        let ev = parser.parse().map_err(|e| syntax_error(&e))?;
+        // libyaml-safer 0.3 panics ("unexpected end of input") inside some malformed block
+        // scalars, e.g. `|\n )` (found by fuzz/sops_load, issue 10): a broken file must be a
+        // syntax error with exit 1, not a crash.
+        quiet_libyaml_panics();
+        let ev = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse()))
+            .map_err(|_| FormatError::syntax("yaml: unexpected end of input", None))?
+            .map_err(|e| syntax_error(&e))?;
         let start = ev.start_mark;
         let end = ev.end_mark;
         match ev.data {
