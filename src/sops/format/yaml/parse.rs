@@ -68,6 +68,9 @@ struct Builder {
     /// Byte spans that belong to scalars/aliases/properties (never comments).
     spans: Vec<(usize, usize)>,
     docs: Vec<DocInfo>,
+    /// Alias expansion accounting for `convert` and `collect_duplicates` (see `AliasBudget`).
+    convert_budget: AliasBudget,
+    dup_budget: AliasBudget,
 }
 
 struct DocInfo {
@@ -82,6 +85,60 @@ fn syntax_error(e: &libyaml_safer::Error) -> FormatError {
         (None, _) => format!("yaml: {}", e.problem()),
     };
     FormatError::syntax(msg, None)
+}
+
+/// Counts nodes and alias expansions while the tree is built, so a "billion laughs" document
+/// (aliases of aliases) fails instead of expanding exponentially (found in issue 10: 4.8 GB and
+/// still running). Same rule as go-yaml, which sops uses: past 100 aliased and 1000 nodes, the
+/// share of nodes reached through an alias may not exceed 0.99, falling linearly from 400 000
+/// nodes to 0.10 at 4 000 000.
+#[derive(Default)]
+struct AliasBudget {
+    nodes: std::cell::Cell<u64>,
+    aliases: std::cell::Cell<u64>,
+    depth: std::cell::Cell<u32>,
+}
+
+impl AliasBudget {
+    /// Runs `f` (the expansion of one alias) with every node it visits counted as aliased.
+    fn inside_alias<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.depth.set(self.depth.get() + 1);
+        let out = f();
+        self.depth.set(self.depth.get() - 1);
+        out
+    }
+
+    /// Records one node; false once the document is over budget.
+    fn take(&self) -> bool {
+        let nodes = self.nodes.get() + 1;
+        let aliases = self.aliases.get() + u64::from(self.depth.get() > 0);
+        self.nodes.set(nodes);
+        self.aliases.set(aliases);
+        if aliases <= 100 || nodes <= 1000 {
+            return true;
+        }
+        let allowed = match nodes {
+            0..=400_000 => 0.99,
+            4_000_000.. => 0.10,
+            n => 0.99 - 0.89 * ((n - 400_000) as f64 / 3_600_000.0),
+        };
+        (aliases as f64 / nodes as f64) <= allowed
+    }
+}
+
+/// How deep collections may nest. go-yaml (sops) stops at 10000, but the tree, the walkers and
+/// `Drop` recurse per level and a debug build overflows an 8 MiB stack near 5000 (found by
+/// fuzz/sops_load, issue 10); reseal's worker threads have less. Real files nest a few levels.
+const MAX_DEPTH: usize = 512;
+
+fn check_depth(depth: usize, line: usize) -> Result<(), FormatError> {
+    if depth > MAX_DEPTH {
+        return Err(FormatError::syntax(
+            format!("yaml: exceeded max depth of {MAX_DEPTH}"),
+            Some(line + 1),
+        ));
+    }
+    Ok(())
 }
 
 /// The guard in `parse` turns libyaml-safer's panics into syntax errors; this keeps the default
@@ -123,6 +180,8 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
         stack: Vec::new(),
         spans: Vec::new(),
         docs: Vec::new(),
+        convert_budget: AliasBudget::default(),
+        dup_budget: AliasBudget::default(),
     };
     loop {
         // libyaml-safer 0.3 panics ("unexpected end of input") inside some malformed block
@@ -200,6 +259,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
                     b.anchors.insert(a, id);
                 }
                 b.stack.push(Frame::Seq { id });
+                check_depth(b.stack.len(), start.line as usize)?;
             }
             EventData::MappingStart { anchor, style, .. } => {
                 b.note_property_span(text, start.index as usize, end.index as usize);
@@ -216,6 +276,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
                     b.anchors.insert(a, id);
                 }
                 b.stack.push(Frame::Map { id, key: None });
+                check_depth(b.stack.len(), start.line as usize)?;
             }
             EventData::SequenceEnd | EventData::MappingEnd => {
                 let id = match b.stack.pop() {
@@ -729,6 +790,10 @@ impl Builder {
     }
 
     fn collect_duplicates(&self, id: usize, errors: &mut Vec<String>, depth: usize) {
+        // Past the alias budget `convert` fails the file anyway; stop expanding here.
+        if !self.dup_budget.take() {
+            return;
+        }
         if depth > 64 {
             return;
         }
@@ -759,14 +824,22 @@ impl Builder {
                     self.collect_duplicates(*v, errors, depth + 1);
                 }
             }
-            RNode::Alias(t) => self.collect_duplicates(*t, errors, depth + 1),
+            RNode::Alias(t) => self
+                .dup_budget
+                .inside_alias(|| self.collect_duplicates(*t, errors, depth + 1)),
             RNode::Scalar(_) => {}
         }
     }
 
     fn convert(&self, id: usize) -> Result<Node, FormatError> {
+        if !self.convert_budget.take() {
+            return Err(FormatError::syntax(
+                "yaml: document contains excessive aliasing",
+                None,
+            ));
+        }
         Ok(match &self.nodes[id] {
-            RNode::Alias(t) => self.convert(*t)?,
+            RNode::Alias(t) => self.convert_budget.inside_alias(|| self.convert(*t))?,
             RNode::Scalar(s) => convert_scalar(s)?,
             RNode::Map(c) => {
                 let mut m = Mapping::new();
