@@ -639,3 +639,114 @@ fn debug_of_secret_holding_types_is_redacted() {
         assert!(!s.contains("BEGIN"), "Debug shows key material: {s}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Network faults the Infisical fake cannot produce (its answers are always whole JSON)
+// ---------------------------------------------------------------------------------------------
+
+/// What one connection gets.
+#[derive(Clone, Copy)]
+enum Wire {
+    /// Close with unread request bytes pending: the kernel answers with a TCP reset.
+    Reset,
+    /// A 200 whose body stops halfway through its announced length.
+    Truncated,
+    /// A 200 with a body that is not JSON.
+    Malformed,
+    /// A proxy's HTML error page.
+    Html502,
+    /// A correct login answer.
+    Good,
+}
+
+/// A one-thread HTTP/1.1 server answering each connection with the next scripted `Wire`
+/// (the last one repeats). Returns its base URL.
+fn raw_server(script: Vec<Wire>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut i = 0;
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { return };
+            let w = script[i.min(script.len() - 1)];
+            i += 1;
+            if let Wire::Reset = w {
+                std::thread::sleep(Duration::from_millis(50));
+                drop(c);
+                continue;
+            }
+            // Read the request head and its body (Content-Length) before answering.
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+            while let Ok(n) = c.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
+                        break;
+                    }
+                }
+            }
+            let good = r#"{"accessToken":"eyJfake.t.sig","expiresIn":3600,"tokenType":"Bearer"}"#;
+            let answer = match w {
+                Wire::Truncated => format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+                    good.len(),
+                    &good[..good.len() / 2]
+                ),
+                Wire::Malformed => "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 13\r\nconnection: close\r\n\r\n{\"accessToken".to_string(),
+                Wire::Html502 => "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: 27\r\nconnection: close\r\n\r\n<html>bad gateway</html>\r\n".to_string(),
+                Wire::Good => format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{good}",
+                    good.len()
+                ),
+                Wire::Reset => unreachable!(),
+            };
+            let _ = c.write_all(answer.as_bytes());
+        }
+    });
+    url
+}
+
+#[test]
+fn infisical_wire_faults_fail_clearly_and_a_rerun_converges() {
+    use overworld_secrets::infisical::client::{Client, ClientOptions, Credentials, RetryPolicy};
+    use overworld_secrets::secret::SecretBytes;
+    for fault in [Wire::Reset, Wire::Truncated, Wire::Malformed, Wire::Html502] {
+        let url = raw_server(vec![fault, Wire::Good]);
+        let opts = ClientOptions {
+            host: url.clone(),
+            ca_pem: None,
+            ca_only: false,
+            insecure: false,
+            timeout: Duration::from_secs(2),
+            retry: RetryPolicy {
+                max_attempts: 2,
+                base_delay: Duration::from_millis(10),
+                max_retry_after: Duration::from_secs(1),
+            },
+        };
+        let creds = || Credentials::new("client-id".into(), SecretBytes::from_str(MARKER));
+        let t = Instant::now();
+        let mut c = Client::new(&opts, creds()).unwrap();
+        let err = c.login().expect_err("a broken answer must not log in");
+        let msg = err.to_string();
+        assert!(t.elapsed() < Duration::from_secs(10), "{msg}");
+        assert!(msg.contains("login"), "the error must name the call: {msg}");
+        assert!(!msg.contains(MARKER) && !format!("{err:?}").contains(MARKER));
+        // The next attempt reaches a healthy server and succeeds.
+        let mut c = Client::new(&opts, creds()).unwrap();
+        c.login()
+            .unwrap_or_else(|e| panic!("re-run after {msg}: {e}"));
+    }
+}
