@@ -666,11 +666,9 @@ fn raw_server(script: Vec<Wire>) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
-        let mut i = 0;
-        for conn in listener.incoming() {
+        for (i, conn) in listener.incoming().enumerate() {
             let Ok(mut c) = conn else { return };
             let w = script[i.min(script.len() - 1)];
-            i += 1;
             if let Wire::Reset = w {
                 std::thread::sleep(Duration::from_millis(50));
                 drop(c);
