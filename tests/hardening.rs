@@ -194,6 +194,37 @@ fn alias_bomb_is_refused_like_sops() {
     assert!(ours.stderr_str().contains("excessive aliasing"), "{ours}");
 }
 
+/// fuzz/sops_store_roundtrip: a comment ended only at `\n`, so after a lone `\r` it swallowed
+/// the next line (`b: 2`) and wrote it back as a second key. Must decrypt to sops's bytes.
+#[test]
+fn a_comment_ends_at_a_lone_carriage_return() {
+    let s = Scratch::new();
+    s.write("cr.yaml", "a: | # h\r\rb: 2\n");
+    let enc = s
+        .sops()
+        .age_key_file(&identity_file("a"))
+        .args(["encrypt", "--age", RECIPIENT_A, "cr.yaml"])
+        .ok();
+    s.write("cr.enc.yaml", &enc.stdout);
+    let want = s
+        .sops()
+        .age_key_file(&identity_file("a"))
+        .args(["decrypt", "cr.enc.yaml"])
+        .ok();
+    let ours = s
+        .ours()
+        .age_key_file(&identity_file("a"))
+        .args(["encrypt", "--age", RECIPIENT_A, "cr.yaml"])
+        .ok();
+    s.write("cr.ours.yaml", &ours.stdout);
+    let got = s
+        .ours()
+        .age_key_file(&identity_file("a"))
+        .args(["decrypt", "cr.ours.yaml"])
+        .ok();
+    assert_eq!(got.stdout_str(), want.stdout_str());
+}
+
 /// fuzz/sops_store_roundtrip: go-yaml writes a leading-space block scalar inside a nested
 /// sequence as `|4-` that no parser reads back. We copy sops's bytes rather than "fix" them;
 /// this pins that choice against the real sops (the fuzz target tolerates exactly this case).

@@ -1057,7 +1057,17 @@ fn scan_comments(text: &str, spans: &mut [(usize, usize)]) -> Vec<SrcComment> {
             line_start = pos + 1;
         } else if c == b'#' && (pos == 0 || matches!(bytes[pos - 1], b' ' | b'\t' | b'\n' | b'\r'))
         {
-            let eol = text[pos..].find('\n').map_or(bytes.len(), |i| pos + i);
+            // A comment ends at any line break; libyaml also breaks lines at a lone `\r`, and
+            // reading past one copied the next line's data into the comment, duplicating a key
+            // on the next read (found by fuzz/sops_store_roundtrip, issue 10).
+            let eol = text[pos..]
+                .find(['\n', '\r'])
+                .map_or(bytes.len(), |i| pos + i);
+            let eol = if text[eol..].starts_with("\r\n") {
+                eol + 1
+            } else {
+                eol
+            };
             let mut body = &text[pos + 1..eol];
             if let Some(b) = body.strip_suffix('\r') {
                 body = b;
