@@ -381,6 +381,50 @@ fn reseal_killed_at_random_points_leaves_every_file_whole() {
     assert!(status.success());
 }
 
+/// An I/O error in the middle of a reseal (one target cannot be replaced: a directory stands
+/// where the file goes; running as root defeats read-only permissions, this does not): the run
+/// fails, every other file is whole, no temp file is left, and a re-run converges.
+#[test]
+fn reseal_with_an_unwritable_target_fails_cleanly_and_converges() {
+    let s = demo_repo();
+    let tmp = s.path("../tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let key = s.path(DEMO_KEY);
+    duration_of(&s, &tmp, &key, &["reseal"]);
+    let sealed_dir = s.path("manifests/demo/sealed");
+    let victim = sealed_dir.join("minio/minio-root.sealed.yaml");
+    let before = snapshot(&sealed_dir);
+    assert!(before.contains_key(Path::new("minio/minio-root.sealed.yaml")));
+    std::fs::remove_file(&victim).unwrap();
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::write(victim.join("keep"), "x").unwrap();
+
+    let status = spawn_ours(&s, &tmp, &key, &["reseal", "--force"])
+        .wait()
+        .unwrap();
+    assert!(
+        !status.success(),
+        "reseal must fail when a target cannot be written"
+    );
+    for (p, bytes) in snapshot(&sealed_dir) {
+        let name = p.to_string_lossy().into_owned();
+        assert!(
+            !name.contains(".overworld-secrets-"),
+            "temp file left after an I/O error: {name}"
+        );
+        if name.ends_with(".sealed.yaml") {
+            let keys = sealed_keys(&before[&p]);
+            assert_whole_sealed(&sealed_dir.join(&p), &bytes, &keys);
+        }
+    }
+    assert_no_temp_files(&tmp);
+
+    std::fs::remove_dir_all(&victim).unwrap();
+    let status = spawn_ours(&s, &tmp, &key, &["reseal"]).wait().unwrap();
+    assert!(status.success(), "a re-run after the fault must converge");
+    assert!(victim.is_file());
+}
+
 #[test]
 fn encrypt_in_place_killed_at_random_points_is_old_or_new() {
     let s = Scratch::new();
