@@ -44,7 +44,12 @@ fuzz_target!(init: let_yaml_guard_catch(), |data: &[u8]| {
     };
     // Once we have written a tree, its data must survive another write and read exactly.
     let out2 = format::emit(fmt, &again, &opts).expect("a re-parsed tree must emit");
-    let third = format::parse(fmt, &out2).expect("second output must parse");
+    let third = match format::parse(fmt, &out2) {
+        Ok(t) => t,
+        // Same go-ini limitation one pass later (sops 3.11.0 fails on the same bytes).
+        Err(_) if fmt == Format::Ini => return,
+        Err(e) => panic!("our second {} output does not parse: {e:?}", fmt.name()),
+    };
     assert!(
         same_data(&again, &third),
         "data changed on a second round trip for {}",
