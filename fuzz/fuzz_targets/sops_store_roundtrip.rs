@@ -50,8 +50,11 @@ fuzz_target!(init: let_yaml_guard_catch(), |data: &[u8]| {
         Err(_) if fmt == Format::Ini => return,
         Err(e) => panic!("our second {} output does not parse: {e:?}", fmt.name()),
     };
+    // go-ini does not round-trip its own output (quotes, `\`, NULs and `;`/`#` in values are
+    // re-read differently every pass); sops 3.11.0 shows the same changing bytes as we do, so
+    // INI is held only to "parses without panicking" past the first pass.
     assert!(
-        same_data(&again, &third),
+        fmt == Format::Ini || same_data(&again, &third),
         "data changed on a second round trip for {}",
         fmt.name()
     );
