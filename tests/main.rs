@@ -10,6 +10,7 @@ mod cli;
 mod cluster;
 mod crd_schemas;
 mod external_secrets;
+mod hardening;
 mod infisical;
 mod lifecycle;
 mod onboard;

@@ -895,6 +895,32 @@ fn parse_secrets(route: &str, path: &str, v: &Value) -> Result<Vec<RemoteSecret>
     Ok(out)
 }
 
+/// The client's response decoding without a network, for `fuzz/fuzz_targets/infisical_decode.rs`
+/// (issue 10): a listing body as `list_secrets` reads it, and an error body as every call
+/// summarises it. Not part of the API.
+#[doc(hidden)]
+pub fn decode_for_fuzzing(status: u16, body: &[u8]) -> (Result<Vec<RemoteSecret>>, Option<String>) {
+    let listing = match serde_json::from_slice::<Value>(body) {
+        Ok(v) => parse_secrets("v3/secrets/raw", "/", &v),
+        Err(e) => Err(InfisicalError::Shape {
+            method: "GET".into(),
+            route: "/api/v3/secrets/raw".into(),
+            detail: format!("not JSON at line {} column {}", e.line(), e.column()),
+        }),
+    };
+    let error = StatusCode::from_u16(status).ok().map(|s| {
+        let e = parse_server_error(s, body);
+        format!(
+            "{} {}: {} (route missing: {})",
+            e.status,
+            e.error,
+            e.message,
+            e.route_missing()
+        )
+    });
+    (listing, error)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

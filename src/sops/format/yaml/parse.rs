@@ -68,6 +68,9 @@ struct Builder {
     /// Byte spans that belong to scalars/aliases/properties (never comments).
     spans: Vec<(usize, usize)>,
     docs: Vec<DocInfo>,
+    /// Alias expansion accounting for `convert` and `collect_duplicates` (see `AliasBudget`).
+    convert_budget: AliasBudget,
+    dup_budget: AliasBudget,
 }
 
 struct DocInfo {
@@ -82,6 +85,78 @@ fn syntax_error(e: &libyaml_safer::Error) -> FormatError {
         (None, _) => format!("yaml: {}", e.problem()),
     };
     FormatError::syntax(msg, None)
+}
+
+/// Counts nodes and alias expansions while the tree is built, so a "billion laughs" document
+/// (aliases of aliases) fails instead of expanding exponentially (found in issue 10: 4.8 GB and
+/// still running). Same rule as go-yaml, which sops uses: past 100 aliased and 1000 nodes, the
+/// share of nodes reached through an alias may not exceed 0.99, falling linearly from 400 000
+/// nodes to 0.10 at 4 000 000.
+#[derive(Default)]
+struct AliasBudget {
+    nodes: std::cell::Cell<u64>,
+    aliases: std::cell::Cell<u64>,
+    depth: std::cell::Cell<u32>,
+}
+
+impl AliasBudget {
+    /// Runs `f` (the expansion of one alias) with every node it visits counted as aliased.
+    fn inside_alias<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.depth.set(self.depth.get() + 1);
+        let out = f();
+        self.depth.set(self.depth.get() - 1);
+        out
+    }
+
+    /// Records one node; false once the document is over budget.
+    fn take(&self) -> bool {
+        let nodes = self.nodes.get() + 1;
+        let aliases = self.aliases.get() + u64::from(self.depth.get() > 0);
+        self.nodes.set(nodes);
+        self.aliases.set(aliases);
+        if aliases <= 100 || nodes <= 1000 {
+            return true;
+        }
+        let allowed = match nodes {
+            0..=400_000 => 0.99,
+            4_000_000.. => 0.10,
+            n => 0.99 - 0.89 * ((n - 400_000) as f64 / 3_600_000.0),
+        };
+        (aliases as f64 / nodes as f64) <= allowed
+    }
+}
+
+/// How deep collections may nest. go-yaml (sops) stops at 10000, but the tree, the walkers and
+/// `Drop` recurse per level and a debug build overflows an 8 MiB stack near 5000 (found by
+/// fuzz/sops_load, issue 10); reseal's worker threads have less. Real files nest a few levels.
+const MAX_DEPTH: usize = 512;
+
+fn check_depth(depth: usize, line: usize) -> Result<(), FormatError> {
+    if depth > MAX_DEPTH {
+        return Err(FormatError::syntax(
+            format!("yaml: exceeded max depth of {MAX_DEPTH}"),
+            Some(line + 1),
+        ));
+    }
+    Ok(())
+}
+
+/// The guard in `parse` turns libyaml-safer's panics into syntax errors; this keeps the default
+/// hook from also printing "thread panicked" for them. Installed once, it wraps whatever hook is
+/// current and only silences panics raised inside libyaml-safer itself.
+fn quiet_libyaml_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let in_libyaml = info
+                .location()
+                .is_some_and(|l| l.file().contains("libyaml-safer"));
+            if !in_libyaml {
+                previous(info);
+            }
+        }));
+    });
 }
 
 pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
@@ -105,9 +180,17 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
         stack: Vec::new(),
         spans: Vec::new(),
         docs: Vec::new(),
+        convert_budget: AliasBudget::default(),
+        dup_budget: AliasBudget::default(),
     };
     loop {
-        let ev = parser.parse().map_err(|e| syntax_error(&e))?;
+        // libyaml-safer 0.3 panics ("unexpected end of input") inside some malformed block
+        // scalars, e.g. `|\n )` (found by fuzz/sops_load, issue 10): a broken file must be a
+        // syntax error with exit 1, not a crash.
+        quiet_libyaml_panics();
+        let ev = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse()))
+            .map_err(|_| FormatError::syntax("yaml: unexpected end of input", None))?
+            .map_err(|e| syntax_error(&e))?;
         let start = ev.start_mark;
         let end = ev.end_mark;
         match ev.data {
@@ -176,6 +259,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
                     b.anchors.insert(a, id);
                 }
                 b.stack.push(Frame::Seq { id });
+                check_depth(b.stack.len(), start.line as usize)?;
             }
             EventData::MappingStart { anchor, style, .. } => {
                 b.note_property_span(text, start.index as usize, end.index as usize);
@@ -192,6 +276,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
                     b.anchors.insert(a, id);
                 }
                 b.stack.push(Frame::Map { id, key: None });
+                check_depth(b.stack.len(), start.line as usize)?;
             }
             EventData::SequenceEnd | EventData::MappingEnd => {
                 let id = match b.stack.pop() {
@@ -705,6 +790,10 @@ impl Builder {
     }
 
     fn collect_duplicates(&self, id: usize, errors: &mut Vec<String>, depth: usize) {
+        // Past the alias budget `convert` fails the file anyway; stop expanding here.
+        if !self.dup_budget.take() {
+            return;
+        }
         if depth > 64 {
             return;
         }
@@ -735,14 +824,22 @@ impl Builder {
                     self.collect_duplicates(*v, errors, depth + 1);
                 }
             }
-            RNode::Alias(t) => self.collect_duplicates(*t, errors, depth + 1),
+            RNode::Alias(t) => self
+                .dup_budget
+                .inside_alias(|| self.collect_duplicates(*t, errors, depth + 1)),
             RNode::Scalar(_) => {}
         }
     }
 
     fn convert(&self, id: usize) -> Result<Node, FormatError> {
+        if !self.convert_budget.take() {
+            return Err(FormatError::syntax(
+                "yaml: document contains excessive aliasing",
+                None,
+            ));
+        }
         Ok(match &self.nodes[id] {
-            RNode::Alias(t) => self.convert(*t)?,
+            RNode::Alias(t) => self.convert_budget.inside_alias(|| self.convert(*t))?,
             RNode::Scalar(s) => convert_scalar(s)?,
             RNode::Map(c) => {
                 let mut m = Mapping::new();
@@ -960,7 +1057,17 @@ fn scan_comments(text: &str, spans: &mut [(usize, usize)]) -> Vec<SrcComment> {
             line_start = pos + 1;
         } else if c == b'#' && (pos == 0 || matches!(bytes[pos - 1], b' ' | b'\t' | b'\n' | b'\r'))
         {
-            let eol = text[pos..].find('\n').map_or(bytes.len(), |i| pos + i);
+            // A comment ends at any line break; libyaml also breaks lines at a lone `\r`, and
+            // reading past one copied the next line's data into the comment, duplicating a key
+            // on the next read (found by fuzz/sops_store_roundtrip, issue 10).
+            let eol = text[pos..]
+                .find(['\n', '\r'])
+                .map_or(bytes.len(), |i| pos + i);
+            let eol = if text[eol..].starts_with("\r\n") {
+                eol + 1
+            } else {
+                eol
+            };
             let mut body = &text[pos + 1..eol];
             if let Some(b) = body.strip_suffix('\r') {
                 body = b;

@@ -1,0 +1,825 @@
+//! Hardening (issue 10): the failure behaviour must be as strong as the happy path. These tests
+//! kill the binary in the middle of writes, feed it hostile input found by `fuzz/`, and run its
+//! error paths with a unique marker in every secret, checking that files are always whole (old
+//! or new bytes, never a mix), that no plaintext temp file survives, and that the marker never
+//! reaches stdout, stderr, logs or a file other than the intended output.
+//!
+//! It must never weaken a check to make a run pass: a kill that lands after the command finished
+//! is still checked, and the real sops (not our decrypt) judges every "new" file.
+
+use crate::util::{identity_file, ours_bin, repo_root, Run, Scratch};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RECIPIENT_A: &str = "age1ks8uufh9q0l3ae7vseg5pj3ns42kdfqd2jfz86sm8tp862wc5y8swyackd";
+/// Appears in every secret value these tests write; it must never appear anywhere else.
+const MARKER: &str = "ZZLEAKMARKER7f3q9";
+
+/// A small deterministic generator (xorshift), so a failing kill schedule can be replayed.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// Every file under `dir` (relative path → bytes); missing dir → empty.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, d: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                out.insert(p.strip_prefix(root).unwrap().to_path_buf(), bytes);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Our binary with the clean environment of `util::TestCommand`, plus a private `TMPDIR`, spawned
+/// (not waited for) so a test can kill it.
+fn spawn_ours(s: &Scratch, tmp: &Path, key: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(ours_bin())
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", s.home())
+        .env("TMPDIR", tmp)
+        .env("SOPS_AGE_KEY_FILE", key)
+        .current_dir(s.work())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn overworld-secrets")
+}
+
+/// Runs `args` to completion `runs` times to learn how long one run takes.
+fn duration_of(s: &Scratch, tmp: &Path, key: &Path, args: &[&str]) -> Duration {
+    let t = Instant::now();
+    let status = spawn_ours(s, tmp, key, args).wait().unwrap();
+    assert!(
+        status.success(),
+        "{args:?} must succeed before kills are meaningful"
+    );
+    t.elapsed()
+}
+
+/// Starts `args`, kills it with SIGKILL after `delay`, and reaps it.
+fn run_and_kill(s: &Scratch, tmp: &Path, key: &Path, args: &[&str], delay: Duration) {
+    let mut child = spawn_ours(s, tmp, key, args);
+    std::thread::sleep(delay);
+    let _ = child.kill(); // SIGKILL on Unix; an error only means it already exited
+    let _ = child.wait();
+}
+
+/// A SIGKILL gives `fsutil::atomic_write` no chance to remove its temp file; what may remain is
+/// one `.overworld-secrets-*.tmp` beside the target, holding (part of) the NEW, already encrypted
+/// bytes. Known gap (fuzz/README.md): nothing sweeps them later. This removes them after checking
+/// that each is such a file and holds no plaintext (`forbidden`), so the next round starts clean.
+fn take_killed_temps(dir: &Path, forbidden: &[&str]) -> usize {
+    let mut n = 0;
+    for (p, bytes) in snapshot(dir) {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with(".overworld-secrets-") && name.ends_with(".tmp") {
+            for f in forbidden {
+                assert!(!contains(&bytes, f), "plaintext in the temp file {name}");
+            }
+            std::fs::remove_file(dir.join(&p)).unwrap();
+            n += 1;
+        }
+    }
+    n
+}
+
+fn assert_no_temp_files(tmp: &Path) {
+    let left = snapshot(tmp);
+    assert!(
+        left.is_empty(),
+        "files left in TMPDIR: {:?}",
+        left.keys().collect::<Vec<_>>()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regressions found by fuzz/ (fuzz/README.md)
+// ---------------------------------------------------------------------------------------------
+
+/// fuzz/sops_load: libyaml-safer panicked on a block scalar cut short; it must be a syntax error
+/// with sops's exit code, and no panic text.
+#[test]
+fn truncated_block_scalar_is_a_syntax_error_not_a_panic() {
+    let s = Scratch::new();
+    s.write("p.yaml", "|\n )");
+    let ours = s
+        .ours()
+        .age_key_file(&identity_file("a"))
+        .args(["encrypt", "--age", RECIPIENT_A, "p.yaml"])
+        .run();
+    let sops = s
+        .sops()
+        .age_key_file(&identity_file("a"))
+        .args(["encrypt", "--age", RECIPIENT_A, "p.yaml"])
+        .run();
+    assert_eq!(
+        ours.code, sops.code,
+        "exit code differs from sops\n{ours}\n{sops}"
+    );
+    assert!(!ours.stderr_str().contains("panicked"), "{ours}");
+}
+
+/// fuzz/sops_load: ~5000 levels of nesting overflowed the stack (SIGABRT).
+#[test]
+fn deep_nesting_is_refused_not_a_stack_overflow() {
+    let s = Scratch::new();
+    let n = 20_000;
+    s.write(
+        "deep.yaml",
+        format!("a: {}{}\n", "[".repeat(n), "]".repeat(n)),
+    );
+    for args in [
+        &["encrypt", "--age", RECIPIENT_A, "deep.yaml"][..],
+        &["decrypt", "deep.yaml"][..],
+    ] {
+        let run = s.ours().age_key_file(&identity_file("a")).args(args).run();
+        assert!(matches!(run.code, Some(1..=127)), "{run}");
+        assert!(run.stderr_str().contains("max depth"), "{run}");
+    }
+}
+
+/// A "billion laughs" document must be refused quickly, as sops refuses it, not expanded.
+#[test]
+fn alias_bomb_is_refused_like_sops() {
+    let s = Scratch::new();
+    let mut doc = String::from("a: &a [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\n");
+    for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h", "i"]
+        .windows(2)
+        .map(|w| (w[0], w[1]))
+    {
+        let refs = vec![format!("*{prev}"); 9].join(",");
+        doc.push_str(&format!("{name}: &{name} [{refs}]\n"));
+    }
+    s.write("bomb.yaml", doc);
+    let t = Instant::now();
+    let ours = s
+        .ours()
+        .age_key_file(&identity_file("a"))
+        .args(["encrypt", "--age", RECIPIENT_A, "bomb.yaml"])
+        .run();
+    assert!(
+        t.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        t.elapsed()
+    );
+    let sops = s
+        .sops()
+        .age_key_file(&identity_file("a"))
+        .args(["encrypt", "--age", RECIPIENT_A, "bomb.yaml"])
+        .run();
+    assert_eq!(ours.code, sops.code, "\n{ours}\n{sops}");
+    assert!(ours.stderr_str().contains("excessive aliasing"), "{ours}");
+}
+
+/// fuzz/sops_store_roundtrip: a comment ended only at `\n`, so after a lone `\r` it swallowed
+/// the next line (`b: 2`) and wrote it back as a second key. Must decrypt to sops's bytes.
+#[test]
+fn a_comment_ends_at_a_lone_carriage_return() {
+    let s = Scratch::new();
+    s.write("cr.yaml", "a: | # h\r\rb: 2\n");
+    let enc = s
+        .sops()
+        .age_key_file(&identity_file("a"))
+        .args(["encrypt", "--age", RECIPIENT_A, "cr.yaml"])
+        .ok();
+    s.write("cr.enc.yaml", &enc.stdout);
+    let want = s
+        .sops()
+        .age_key_file(&identity_file("a"))
+        .args(["decrypt", "cr.enc.yaml"])
+        .ok();
+    let ours = s
+        .ours()
+        .age_key_file(&identity_file("a"))
+        .args(["encrypt", "--age", RECIPIENT_A, "cr.yaml"])
+        .ok();
+    s.write("cr.ours.yaml", &ours.stdout);
+    let got = s
+        .ours()
+        .age_key_file(&identity_file("a"))
+        .args(["decrypt", "cr.ours.yaml"])
+        .ok();
+    assert_eq!(got.stdout_str(), want.stdout_str());
+}
+
+/// fuzz/sops_store_roundtrip: go-yaml writes a leading-space block scalar inside a nested
+/// sequence as `|4-` that no parser reads back. We copy sops's bytes rather than "fix" them;
+/// this pins that choice against the real sops (the fuzz target tolerates exactly this case).
+#[test]
+fn unreadable_yaml_that_sops_writes_is_written_identically() {
+    let s = Scratch::new();
+    s.write(
+        "n.yaml",
+        "a:\n  l:\n    - - z\n      - \" lead\\nx\"\n    - |\n      lit\n",
+    );
+    let enc = s
+        .sops()
+        .age_key_file(&identity_file("a"))
+        .args(["encrypt", "--age", RECIPIENT_A, "n.yaml"])
+        .ok();
+    s.write("n.enc.yaml", &enc.stdout);
+    let want = s
+        .sops()
+        .age_key_file(&identity_file("a"))
+        .args(["decrypt", "n.enc.yaml"])
+        .ok();
+    let got = s
+        .ours()
+        .age_key_file(&identity_file("a"))
+        .args(["decrypt", "n.enc.yaml"])
+        .ok();
+    assert_eq!(
+        got.stdout,
+        want.stdout,
+        "{}",
+        crate::util::first_difference(&want.stdout, &got.stdout)
+    );
+    assert!(
+        contains(&got.stdout, "|4-"),
+        "the case no longer exercises |4-"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crash safety: SIGKILL at random points
+// ---------------------------------------------------------------------------------------------
+
+const DEMO_KEY: &str = "keys/demo/TEST-ONLY-age.agekey";
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// The demo repository (config, rules, keys, sources), as `tests/reseal.rs` builds it.
+fn demo_repo() -> Scratch {
+    let s = Scratch::new();
+    let root = repo_root();
+    for rel in [
+        "overworld-secrets.yaml",
+        ".sops.yaml",
+        DEMO_KEY,
+        "keys/demo/TEST-ONLY-sealing-key.pem",
+        "keys/clusters/demo.pem",
+    ] {
+        s.write(rel, std::fs::read(root.join(rel)).unwrap());
+    }
+    copy_dir(&root.join("secrets/demo"), &s.path("secrets/demo"));
+    s
+}
+
+/// A SealedSecret file is whole when it parses and carries every key it carried before.
+fn assert_whole_sealed(path: &Path, bytes: &[u8], keys: &[String]) {
+    let v: serde_yaml_ng::Value = serde_yaml_ng::from_slice(bytes)
+        .unwrap_or_else(|e| panic!("{} is not whole YAML after a kill: {e}", path.display()));
+    assert_eq!(
+        v["kind"].as_str(),
+        Some("SealedSecret"),
+        "{}",
+        path.display()
+    );
+    let enc = v["spec"]["encryptedData"]
+        .as_mapping()
+        .unwrap_or_else(|| panic!("{}: no encryptedData", path.display()));
+    let got: Vec<String> = enc
+        .iter()
+        .map(|(k, v)| {
+            assert!(
+                v.as_str().is_some_and(|c| c.len() > 100),
+                "{}: a cut ciphertext",
+                path.display()
+            );
+            k.as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(got, keys, "{}: keys changed", path.display());
+}
+
+fn sealed_keys(bytes: &[u8]) -> Vec<String> {
+    let v: serde_yaml_ng::Value = serde_yaml_ng::from_slice(bytes).unwrap();
+    v["spec"]["encryptedData"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn reseal_killed_at_random_points_leaves_every_file_whole() {
+    let s = demo_repo();
+    let tmp = s.path("../tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let key = s.path(DEMO_KEY);
+    let args = ["reseal", "--force"];
+    let full = duration_of(&s, &tmp, &key, &args);
+    let sealed_dir = s.path("manifests/demo/sealed");
+    // Only the SealedSecrets (the folder also holds a kustomization.yaml reseal maintains).
+    let sealed = |m: BTreeMap<PathBuf, Vec<u8>>| -> BTreeMap<PathBuf, Vec<u8>> {
+        m.into_iter()
+            .filter(|(p, _)| p.to_string_lossy().ends_with(".sealed.yaml"))
+            .collect()
+    };
+    let all_before = snapshot(&sealed_dir);
+    let before = sealed(all_before.clone());
+    assert!(before.len() >= 5, "the demo should seal several files");
+    let keys: BTreeMap<_, _> = before
+        .iter()
+        .map(|(p, b)| (p.clone(), sealed_keys(b)))
+        .collect();
+    let mut rng = Rng(0x5eed_0001);
+    let mut killed_temps = 0;
+    let window = full.as_millis() as u64 + 20;
+    for round in 0..10 {
+        let delay = Duration::from_millis(rng.below(window));
+        run_and_kill(&s, &tmp, &key, &args, delay);
+        killed_temps += take_killed_temps(&sealed_dir, &["kind: Secret\n", "stringData"]);
+        let all_now = snapshot(&sealed_dir);
+        assert_eq!(
+            all_now.keys().collect::<Vec<_>>(),
+            all_before.keys().collect::<Vec<_>>(),
+            "round {round} (kill after {delay:?}): files appeared or vanished (temp files?)"
+        );
+        for (p, bytes) in &sealed(all_now) {
+            assert_whole_sealed(&sealed_dir.join(p), bytes, &keys[p]);
+        }
+        assert_no_temp_files(&tmp);
+    }
+    eprintln!("reseal kills: {killed_temps} temp file(s) left behind (ciphertext only)");
+    // A plain re-run converges.
+    let status = spawn_ours(&s, &tmp, &key, &["reseal"]).wait().unwrap();
+    assert!(status.success());
+}
+
+/// An I/O error in the middle of a reseal (one target cannot be replaced: a directory stands
+/// where the file goes; running as root defeats read-only permissions, this does not): the run
+/// fails, every other file is whole, no temp file is left, and a re-run converges.
+#[test]
+fn reseal_with_an_unwritable_target_fails_cleanly_and_converges() {
+    let s = demo_repo();
+    let tmp = s.path("../tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let key = s.path(DEMO_KEY);
+    duration_of(&s, &tmp, &key, &["reseal"]);
+    let sealed_dir = s.path("manifests/demo/sealed");
+    let victim = sealed_dir.join("minio/minio-root.sealed.yaml");
+    let before = snapshot(&sealed_dir);
+    assert!(before.contains_key(Path::new("minio/minio-root.sealed.yaml")));
+    std::fs::remove_file(&victim).unwrap();
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::write(victim.join("keep"), "x").unwrap();
+
+    let status = spawn_ours(&s, &tmp, &key, &["reseal", "--force"])
+        .wait()
+        .unwrap();
+    assert!(
+        !status.success(),
+        "reseal must fail when a target cannot be written"
+    );
+    for (p, bytes) in snapshot(&sealed_dir) {
+        let name = p.to_string_lossy().into_owned();
+        assert!(
+            !name.contains(".overworld-secrets-"),
+            "temp file left after an I/O error: {name}"
+        );
+        if name.ends_with(".sealed.yaml") {
+            let keys = sealed_keys(&before[&p]);
+            assert_whole_sealed(&sealed_dir.join(&p), &bytes, &keys);
+        }
+    }
+    assert_no_temp_files(&tmp);
+
+    std::fs::remove_dir_all(&victim).unwrap();
+    let status = spawn_ours(&s, &tmp, &key, &["reseal"]).wait().unwrap();
+    assert!(status.success(), "a re-run after the fault must converge");
+    assert!(victim.is_file());
+}
+
+#[test]
+fn encrypt_in_place_killed_at_random_points_is_old_or_new() {
+    let s = Scratch::new();
+    let tmp = s.path("../tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let key = identity_file("a");
+    let mut plain = String::new();
+    for i in 0..2000 {
+        plain.push_str(&format!("key{i}: {MARKER}-{i}-{}\n", "v".repeat(64)));
+    }
+    let args = ["encrypt", "-i", "--age", RECIPIENT_A, "s.yaml"];
+    s.write("s.yaml", &plain);
+    let full = duration_of(&s, &tmp, &key, &args);
+    let mut rng = Rng(0x5eed_0002);
+    let window = full.as_millis() as u64 + 20;
+    let mut saw = [0usize; 2];
+    for round in 0..10 {
+        s.write("s.yaml", &plain);
+        let delay = Duration::from_millis(rng.below(window));
+        run_and_kill(&s, &tmp, &key, &args, delay);
+        take_killed_temps(&s.work(), &[MARKER]);
+        let files = snapshot(&s.work());
+        assert_eq!(
+            files.keys().collect::<Vec<_>>(),
+            vec![Path::new("s.yaml")],
+            "round {round}: stray files (temp copies?)"
+        );
+        let now = &files[Path::new("s.yaml")];
+        if *now == plain.as_bytes() {
+            saw[0] += 1;
+        } else {
+            // New: the real sops must decrypt it back to exactly the plaintext.
+            let dec = s
+                .sops()
+                .age_key_file(&key)
+                .args(["decrypt", "s.yaml"])
+                .run();
+            assert_eq!(
+                dec.code,
+                Some(0),
+                "round {round} (kill after {delay:?}): neither old nor new\n{dec}"
+            );
+            assert!(
+                dec.stdout == plain.as_bytes(),
+                "round {round}: wrong plaintext"
+            );
+            assert!(
+                !contains(now, MARKER),
+                "round {round}: plaintext in the output"
+            );
+            saw[1] += 1;
+        }
+        assert_no_temp_files(&tmp);
+    }
+    eprintln!("encrypt -i kills: {} old, {} new", saw[0], saw[1]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaks: the marker never escapes through error paths
+// ---------------------------------------------------------------------------------------------
+
+fn assert_no_marker(run: &Run, what: &str) {
+    assert!(
+        !contains(&run.stdout, MARKER),
+        "{what}: marker on stdout\n{run}"
+    );
+    assert!(
+        !contains(&run.stderr, MARKER),
+        "{what}: marker on stderr\n{run}"
+    );
+}
+
+/// Every file in the scratch dir and TMPDIR except `allowed` (the inputs) must be marker-free.
+fn assert_marker_only_in(s: &Scratch, tmp: &Path, allowed: &[&str], what: &str) {
+    for (p, bytes) in snapshot(&s.work()) {
+        if allowed.iter().any(|a| Path::new(a) == p) {
+            continue;
+        }
+        assert!(
+            !contains(&bytes, MARKER),
+            "{what}: marker in {}",
+            p.display()
+        );
+    }
+    assert_no_temp_files(tmp);
+}
+
+#[test]
+fn error_paths_never_print_a_secret() {
+    let s = Scratch::new();
+    let tmp = s.path("../tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let inputs: &[(&str, String)] = &[
+        ("bad.yaml", format!("a: {MARKER}\n  b: [\n")),
+        ("bad2.yaml", format!("a: \"{MARKER}\n")),
+        ("bad.json", format!("{{\"a\": \"{MARKER}\",}}")),
+        ("bad.env", format!("OK=1\n{MARKER}\n")),
+        ("bad.ini", format!("[s]\nk={MARKER}\n[broken\n")),
+        ("dup.yaml", format!("a: {MARKER}\na: {MARKER}x\n")),
+        ("badkey.yaml", format!("? [{MARKER}]\n: v\n")),
+    ];
+    let mut allowed: Vec<&str> = Vec::new();
+    for (name, body) in inputs {
+        s.write(name, body);
+        allowed.push(name);
+    }
+    let run_ours = |args: &[&str]| {
+        s.ours()
+            .age_key_file(&identity_file("a"))
+            .env("RUST_LOG", "trace")
+            .env("TMPDIR", &tmp)
+            .args(args)
+            .run()
+    };
+    for (name, _) in inputs {
+        for args in [
+            vec!["encrypt", "--age", RECIPIENT_A, name],
+            vec!["encrypt", "-i", "--age", RECIPIENT_A, name],
+            vec!["decrypt", name],
+            vec!["filestatus", name],
+        ] {
+            let run = run_ours(&args);
+            assert_no_marker(&run, &format!("{args:?}"));
+        }
+    }
+
+    // A good file, encrypted by the real sops, then damaged in ways that fail after decryption
+    // has started: wrong key, MAC mismatch, a corrupted value.
+    s.write(
+        "good.yaml",
+        format!("user: {MARKER}-user\npass: {MARKER}-pass\n"),
+    );
+    allowed.push("good.yaml");
+    let enc = s
+        .sops()
+        .age_key_file(&identity_file("a"))
+        .args(["encrypt", "--age", RECIPIENT_A, "good.yaml"])
+        .ok()
+        .stdout;
+    let enc = String::from_utf8(enc).unwrap();
+    s.write("enc.yaml", &enc);
+    let mac_start = enc.find("mac: ENC[AES256_GCM,data:").unwrap() + 25;
+    let mut bad_mac = enc.clone().into_bytes();
+    bad_mac[mac_start] = if bad_mac[mac_start] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    s.write("badmac.yaml", &bad_mac);
+    let pass_start = enc.find("pass: ENC[AES256_GCM,data:").unwrap() + 26;
+    let mut bad_val = enc.clone().into_bytes();
+    bad_val[pass_start] = if bad_val[pass_start] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    s.write("badval.yaml", &bad_val);
+    for (args, key) in [
+        (vec!["decrypt", "enc.yaml"], "b"),
+        (vec!["decrypt", "badmac.yaml"], "a"),
+        (vec!["decrypt", "badval.yaml"], "a"),
+        (vec!["decrypt", "--extract", "[\"nope\"]", "enc.yaml"], "a"),
+        (
+            vec!["decrypt", "--output-type", "dotenv", "badmac.yaml"],
+            "a",
+        ),
+    ] {
+        let run = s
+            .ours()
+            .age_key_file(&identity_file(key))
+            .env("RUST_LOG", "trace")
+            .env("TMPDIR", &tmp)
+            .args(&args)
+            .run();
+        assert_ne!(run.code, Some(0), "{args:?} should fail\n{run}");
+        assert_no_marker(&run, &format!("{args:?}"));
+    }
+    assert_marker_only_in(&s, &tmp, &allowed, "after sops error paths");
+}
+
+#[test]
+fn seal_and_reseal_error_paths_never_print_a_secret() {
+    let s = demo_repo();
+    let tmp = s.path("../tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let cert = s.path("keys/clusters/demo.pem");
+    // Not base64 in `data`, a non-string in stringData, and a broken document: each holds the
+    // marker where a value belongs.
+    let bad = [
+        (
+            "bad-data.yaml",
+            format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\n  namespace: y\ndata:\n  k: \"{MARKER}!!\"\n"),
+        ),
+        (
+            "bad-string.yaml",
+            format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\n  namespace: y\nstringData:\n  k: [{MARKER}]\n"),
+        ),
+        (
+            "bad-doc.yaml",
+            format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: x\nstringData:\n  k: {MARKER}\n"),
+        ),
+    ];
+    let mut allowed = Vec::new();
+    for (name, body) in &bad {
+        s.write(name, body);
+        allowed.push(*name);
+        let run = s
+            .ours()
+            .env("RUST_LOG", "trace")
+            .env("TMPDIR", &tmp)
+            .arg("seal")
+            .arg("--cert")
+            .arg(&cert)
+            .arg(name)
+            .run();
+        assert_ne!(run.code, Some(0), "seal {name} should fail\n{run}");
+        assert_no_marker(&run, &format!("seal {name}"));
+    }
+    // The same manifests as reseal sources (encrypted to the demo key by the real sops): reseal
+    // decrypts them, then fails on them.
+    let demo_recipient = "age1nmu0dgexrrr6aklljf83stmkmwjze4lm0zg59pn7a3e5nlepavhq80nn6p";
+    for (name, body) in &bad[..2] {
+        let rel = format!("secrets/demo/hardening/{name}");
+        s.write(&rel, body);
+        let enc = s
+            .sops()
+            .age_key_file(&s.path(DEMO_KEY))
+            .args(["encrypt", "--age", demo_recipient, &rel])
+            .ok();
+        s.write(&rel, &enc.stdout);
+        let run = s
+            .ours()
+            .age_key_file(&s.path(DEMO_KEY))
+            .env("RUST_LOG", "trace")
+            .env("TMPDIR", &tmp)
+            .arg("reseal")
+            .run();
+        assert_ne!(run.code, Some(0), "reseal with {name} should fail\n{run}");
+        assert_no_marker(&run, &format!("reseal with {name}"));
+        std::fs::remove_file(s.path(&rel)).unwrap();
+    }
+    assert_marker_only_in(&s, &tmp, &allowed, "after seal/reseal error paths");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Debug of every secret-holding type is redacted
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn debug_of_secret_holding_types_is_redacted() {
+    use overworld_secrets::infisical::client::Credentials;
+    use overworld_secrets::infisical::plan::RemoteValue;
+    use overworld_secrets::secret::{Key32, SecretBytes};
+    use overworld_secrets::sops::format::{self, Format};
+
+    let mut shown = Vec::new();
+    shown.push(format!("{:?}", SecretBytes::from_str(MARKER)));
+    let mut k = [0u8; 32];
+    k[..MARKER.len()].copy_from_slice(MARKER.as_bytes());
+    shown.push(format!("{:?}", Key32::new(k)));
+    shown.push(format!(
+        "{:?}",
+        Credentials::new("client-id".into(), SecretBytes::from_str(MARKER))
+    ));
+    shown.push(format!(
+        "{:?}",
+        RemoteValue::Known(SecretBytes::from_str(MARKER))
+    ));
+    for (fmt, text) in [
+        (
+            Format::Yaml,
+            format!("a: {MARKER}\nb: [{MARKER}]\n# {MARKER}\n"),
+        ),
+        (Format::Json, format!("{{\"a\": \"{MARKER}\", \"n\": [1]}}")),
+        (Format::Dotenv, format!("A={MARKER}\n")),
+        (Format::Ini, format!("[s]\na={MARKER}\n")),
+        (Format::Binary, MARKER.to_string()),
+    ] {
+        let tree = format::parse(fmt, text.as_bytes()).unwrap();
+        shown.push(format!("{tree:?}"));
+    }
+    let pem = std::fs::read(repo_root().join("keys/demo/TEST-ONLY-sealing-key.pem")).unwrap();
+    let keys = overworld_secrets::sealed::crypto::UnsealingKeys::from_pem(&pem).unwrap();
+    shown.push(format!("{keys:?}"));
+    for s in &shown {
+        assert!(!s.contains(MARKER), "Debug shows a secret: {s}");
+        assert!(!s.contains("BEGIN"), "Debug shows key material: {s}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network faults the Infisical fake cannot produce (its answers are always whole JSON)
+// ---------------------------------------------------------------------------------------------
+
+/// What one connection gets.
+#[derive(Clone, Copy)]
+enum Wire {
+    /// Close with unread request bytes pending: the kernel answers with a TCP reset.
+    Reset,
+    /// A 200 whose body stops halfway through its announced length.
+    Truncated,
+    /// A 200 with a body that is not JSON.
+    Malformed,
+    /// A proxy's HTML error page.
+    Html502,
+    /// A correct login answer.
+    Good,
+}
+
+/// A one-thread HTTP/1.1 server answering each connection with the next scripted `Wire`
+/// (the last one repeats). Returns its base URL.
+fn raw_server(script: Vec<Wire>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for (i, conn) in listener.incoming().enumerate() {
+            let Ok(mut c) = conn else { return };
+            let w = script[i.min(script.len() - 1)];
+            if let Wire::Reset = w {
+                std::thread::sleep(Duration::from_millis(50));
+                drop(c);
+                continue;
+            }
+            // Read the request head and its body (Content-Length) before answering.
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+            while let Ok(n) = c.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
+                        break;
+                    }
+                }
+            }
+            let good = r#"{"accessToken":"eyJfake.t.sig","expiresIn":3600,"tokenType":"Bearer"}"#;
+            let answer = match w {
+                Wire::Truncated => format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+                    good.len(),
+                    &good[..good.len() / 2]
+                ),
+                Wire::Malformed => "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 13\r\nconnection: close\r\n\r\n{\"accessToken".to_string(),
+                Wire::Html502 => "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: 27\r\nconnection: close\r\n\r\n<html>bad gateway</html>\r\n".to_string(),
+                Wire::Good => format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{good}",
+                    good.len()
+                ),
+                Wire::Reset => unreachable!(),
+            };
+            let _ = c.write_all(answer.as_bytes());
+        }
+    });
+    url
+}
+
+#[test]
+fn infisical_wire_faults_fail_clearly_and_a_rerun_converges() {
+    use overworld_secrets::infisical::client::{Client, ClientOptions, Credentials, RetryPolicy};
+    use overworld_secrets::secret::SecretBytes;
+    for fault in [Wire::Reset, Wire::Truncated, Wire::Malformed, Wire::Html502] {
+        let url = raw_server(vec![fault, Wire::Good]);
+        let opts = ClientOptions {
+            host: url.clone(),
+            ca_pem: None,
+            ca_only: false,
+            insecure: false,
+            timeout: Duration::from_secs(2),
+            retry: RetryPolicy {
+                max_attempts: 2,
+                base_delay: Duration::from_millis(10),
+                max_retry_after: Duration::from_secs(1),
+            },
+        };
+        let creds = || Credentials::new("client-id".into(), SecretBytes::from_str(MARKER));
+        let t = Instant::now();
+        let mut c = Client::new(&opts, creds()).unwrap();
+        let err = c.login().expect_err("a broken answer must not log in");
+        let msg = err.to_string();
+        assert!(t.elapsed() < Duration::from_secs(10), "{msg}");
+        assert!(msg.contains("login"), "the error must name the call: {msg}");
+        assert!(!msg.contains(MARKER) && !format!("{err:?}").contains(MARKER));
+        // The next attempt reaches a healthy server and succeeds.
+        let mut c = Client::new(&opts, creds()).unwrap();
+        c.login()
+            .unwrap_or_else(|e| panic!("re-run after {msg}: {e}"));
+    }
+}
