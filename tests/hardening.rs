@@ -225,6 +225,69 @@ fn a_comment_ends_at_a_lone_carriage_return() {
     assert_eq!(got.stdout_str(), want.stdout_str());
 }
 
+/// fuzz/sops_store_roundtrip finding 5: go-yaml's writer treats U+2028/U+2029 as line breaks
+/// in a literal block (copies them, indents what follows, counts them for `|-`/`|+`). Writing
+/// them unindented made our decryption unreadable YAML. Each case: the real sops encrypts, both
+/// decrypt to the same bytes, and our encryption of that output decrypts with sops unchanged.
+#[test]
+fn line_separators_in_block_scalars_are_written_like_sops() {
+    let cases: &[&[u8]] = &[
+        // The fuzz input, minimised by hand: a plain scalar folded across LS and lone CRs.
+        b"a: | #m\r\rb:\n ; x\xe2\x80\xa8   y\r\r      - x\nmm: 1\n",
+        b"a: \"x\\Ly\\nz\"\nb: 1\n",
+        b"a: \"x\\nq\\L\"\nb: 1\n",
+        b"a: \"x\\n\\L\\L\"\nb: 1\n",
+        b"a: \"\\Lx\\ny\"\nb: 1\n",
+        b"m:\n  a: \"x\\Py\\nz\\P\"\n  b: 1\nc: 2\n",
+        b"l:\n  - \"x\\ny\\L\"\n  - \"a\\Lb\\n\"\n",
+        b"a: \"x\\L y\\n\"\nb: \" \\Lq\\n\"\n",
+    ];
+    let key = identity_file("a");
+    for (i, case) in cases.iter().enumerate() {
+        let s = Scratch::new();
+        s.write("ls.yaml", case);
+        let enc = s
+            .sops()
+            .age_key_file(&key)
+            .args(["encrypt", "--age", RECIPIENT_A, "ls.yaml"])
+            .ok();
+        s.write("ls.enc.yaml", &enc.stdout);
+        let want = s
+            .sops()
+            .age_key_file(&key)
+            .args(["decrypt", "ls.enc.yaml"])
+            .ok();
+        let got = s
+            .ours()
+            .age_key_file(&key)
+            .args(["decrypt", "ls.enc.yaml"])
+            .ok();
+        assert_eq!(
+            got.stdout,
+            want.stdout,
+            "case {i}: {}",
+            crate::util::first_difference(&want.stdout, &got.stdout)
+        );
+        // What sops wrote must read back with us, and our encryption of it with sops.
+        s.write("back.yaml", &want.stdout);
+        let ours = s
+            .ours()
+            .age_key_file(&key)
+            .args(["encrypt", "--age", RECIPIENT_A, "back.yaml"])
+            .ok();
+        s.write("back.enc.yaml", &ours.stdout);
+        let again = s
+            .sops()
+            .age_key_file(&key)
+            .args(["decrypt", "back.enc.yaml"])
+            .ok();
+        assert_eq!(
+            again.stdout, want.stdout,
+            "case {i}: sops reading our encryption"
+        );
+    }
+}
+
 /// fuzz/sops_store_roundtrip: go-yaml writes a leading-space block scalar inside a nested
 /// sequence as `|4-` that no parser reads back. We copy sops's bytes rather than "fix" them;
 /// this pins that choice against the real sops (the fuzz target tolerates exactly this case).

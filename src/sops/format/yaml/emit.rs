@@ -227,6 +227,9 @@ impl Emitter {
                     self.out.extend_from_slice(b"!!binary ");
                     let style = choose_style(b64.as_bytes(), false);
                     self.write_scalar_text(b64.as_bytes(), style, block_indent);
+                    if style == Style::Literal {
+                        return;
+                    }
                 } else {
                     let style = choose_style(bytes, false);
                     if style == Style::Literal && bytes.first() == Some(&b'\t') {
@@ -237,9 +240,9 @@ impl Emitter {
                         return;
                     }
                     self.write_scalar_text(bytes, style, block_indent);
-                }
-                if self.out.last() == Some(&b'\n') {
-                    return; // literal blocks end their own lines
+                    if style == Style::Literal {
+                        return; // literal blocks end their own lines
+                    }
                 }
             }
             Node::Mapping(_) | Node::Sequence(_) => unreachable!("collections are not scalars"),
@@ -279,30 +282,47 @@ impl Emitter {
 
     /// go-yaml's literal block: `|`, an indentation indicator when the text starts with a space or
     /// a break, the chomping indicator, then each line at `indent` (empty lines unindented).
+    /// U+2028/U+2029 are line breaks to go-yaml's writer as to libyaml's reader: it copies them
+    /// as they are and indents the text after them, and they count for the header's hints. A
+    /// value with one written unindented read back as a new top-level line (fuzz finding 5).
+    /// `\r` and U+0085 never get here: they are not printable, so the style is double-quoted.
     fn write_literal(&mut self, v: &[u8], indent: usize) {
+        let brk = |i: usize| is_break(char_at(v, i).0);
+        let last_char = |end: usize| {
+            let mut i = end - 1;
+            while i > 0 && v[i] & 0xC0 == 0x80 {
+                i -= 1;
+            }
+            i
+        };
         self.out.push(b'|');
-        if v.first().is_some_and(|&c| c == b' ' || c == b'\n') {
+        if v.first() == Some(&b' ') || (!v.is_empty() && brk(0)) {
             self.out.push(b'0' + self.best as u8);
         }
-        let n = v.len();
-        if n == 0 || v[n - 1] != b'\n' {
+        if v.is_empty() || !brk(last_char(v.len())) {
             self.out.push(b'-');
-        } else if n == 1 || v[n - 2] == b'\n' {
-            self.out.push(b'+');
+        } else {
+            let last = last_char(v.len());
+            if last == 0 || brk(last_char(last)) {
+                self.out.push(b'+');
+            }
         }
         self.out.push(b'\n');
         let mut at_line_start = true;
-        for &c in v {
-            if c == b'\n' {
+        let mut i = 0;
+        while i < v.len() {
+            let (c, w) = char_at(v, i);
+            if c == 0x0A {
                 self.out.push(b'\n');
                 at_line_start = true;
             } else {
-                if at_line_start {
+                if at_line_start && !is_break(c) {
                     self.spaces(indent);
-                    at_line_start = false;
                 }
-                self.out.push(c);
+                at_line_start = is_break(c);
+                self.out.extend_from_slice(&v[i..i + w]);
             }
+            i += w;
         }
         if !at_line_start {
             self.out.push(b'\n');
