@@ -242,50 +242,97 @@ fn line_separators_in_block_scalars_are_written_like_sops() {
         b"l:\n  - \"x\\ny\\L\"\n  - \"a\\Lb\\n\"\n",
         b"a: \"x\\L y\\n\"\nb: \" \\Lq\\n\"\n",
     ];
-    let key = identity_file("a");
     for (i, case) in cases.iter().enumerate() {
-        let s = Scratch::new();
-        s.write("ls.yaml", case);
-        let enc = s
-            .sops()
-            .age_key_file(&key)
-            .args(["encrypt", "--age", RECIPIENT_A, "ls.yaml"])
-            .ok();
-        s.write("ls.enc.yaml", &enc.stdout);
-        let want = s
-            .sops()
-            .age_key_file(&key)
-            .args(["decrypt", "ls.enc.yaml"])
-            .ok();
-        let got = s
-            .ours()
-            .age_key_file(&key)
-            .args(["decrypt", "ls.enc.yaml"])
-            .ok();
-        assert_eq!(
-            got.stdout,
-            want.stdout,
-            "case {i}: {}",
-            crate::util::first_difference(&want.stdout, &got.stdout)
-        );
-        // What sops wrote must read back with us, and our encryption of it with sops.
-        s.write("back.yaml", &want.stdout);
-        let ours = s
-            .ours()
-            .age_key_file(&key)
-            .args(["encrypt", "--age", RECIPIENT_A, "back.yaml"])
-            .ok();
-        s.write("back.enc.yaml", &ours.stdout);
-        let again = s
-            .sops()
-            .age_key_file(&key)
-            .args(["decrypt", "back.enc.yaml"])
-            .ok();
-        assert_eq!(
-            again.stdout, want.stdout,
-            "case {i}: sops reading our encryption"
-        );
+        assert_sops_agrees(i, case);
     }
+}
+
+/// fuzz/sops_store_roundtrip finding 6 (and finding 4 generalised): a comment ends at every line
+/// break libyaml knows — `\n`, `\r\n`, a lone `\r`, U+0085, U+2028, U+2029 — and lines are
+/// counted by the same rule when comments are placed. A comment that ran past a U+2028 swallowed
+/// the key after it.
+#[test]
+fn comments_end_at_every_libyaml_line_break() {
+    let cases: &[&[u8]] = &[
+        b"# ond\\\"\xe2\x80\xa8  b: 3/\n",
+        b"a: 1 # c\xe2\x80\xa8b: 2\n",
+        b"# top\xe2\x80\xa9a: 1\n# x\nb: 2\n",
+        b"a: 1 # c\xc2\x85b: 2\n",
+        b"# head\ra: 1\r# mid\rb:\r  c: 2 # in\r  # foot\rd: 3\r",
+        b"# head\r\na: 1\r\n# mid\r\nb:\r\n  c: 2 # in\r\n  # foot\r\nd: 3\r\n",
+        b"# head\xe2\x80\xa8a: 1\xe2\x80\xa8# mid\xe2\x80\xa8b:\xe2\x80\xa8  c: 2 # in\xe2\x80\xa8d: 3\n",
+        b"l:\r  - a # one\r  # two\r  - b\rk: v\r",
+        b"a: | # h\r  x\r  y\rb: 2 # t\r",
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        assert_sops_agrees(i, case);
+    }
+}
+
+/// Found while checking finding 6: go-yaml gives a comment after a flow collection that is a
+/// block mapping's value to that collection, and sops writes it above the first item.
+#[test]
+fn an_inline_comment_after_a_flow_value_goes_where_sops_puts_it() {
+    let cases: &[&[u8]] = &[
+        b"c: 3\nd: [1, 2] # w\n",
+        b"m:\n  d: [1] # w\n",
+        b"d: [1,\n  2] # w\ne: 1\n",
+        b"d: {a: [1]} # w\n",
+        b"d: &x [1] # w\n",
+        b"d: [1, 2]  # w\n  # x\ne: 1\n",
+        b"a:\n  - k: [1] # w\n    j: 2\n",
+        b"k:\n- {a: 1} # w\n- [3] # v\n",
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        assert_sops_agrees(i, case);
+    }
+}
+
+/// The real sops encrypts `case`; both tools decrypt it to the same bytes; and our encryption
+/// of the plaintext decrypts with sops to what sops itself gives.
+fn assert_sops_agrees(i: usize, case: &[u8]) {
+    let key = identity_file("a");
+    let s = Scratch::new();
+    s.write("c.yaml", case);
+    let enc = s
+        .sops()
+        .age_key_file(&key)
+        .args(["encrypt", "--age", RECIPIENT_A, "c.yaml"])
+        .ok();
+    s.write("c.enc.yaml", &enc.stdout);
+    let want = s
+        .sops()
+        .age_key_file(&key)
+        .args(["decrypt", "c.enc.yaml"])
+        .ok();
+    let got = s
+        .ours()
+        .age_key_file(&key)
+        .args(["decrypt", "c.enc.yaml"])
+        .ok();
+    assert_eq!(
+        got.stdout,
+        want.stdout,
+        "case {i}: {}",
+        crate::util::first_difference(&want.stdout, &got.stdout)
+    );
+    let ours = s
+        .ours()
+        .age_key_file(&key)
+        .args(["encrypt", "--age", RECIPIENT_A, "c.yaml"])
+        .ok();
+    s.write("c.ours.yaml", &ours.stdout);
+    let again = s
+        .sops()
+        .age_key_file(&key)
+        .args(["decrypt", "c.ours.yaml"])
+        .ok();
+    assert_eq!(
+        again.stdout,
+        want.stdout,
+        "case {i}: sops reading our encryption: {}",
+        crate::util::first_difference(&want.stdout, &again.stdout)
+    );
 }
 
 /// fuzz/sops_store_roundtrip: go-yaml writes a leading-space block scalar inside a nested

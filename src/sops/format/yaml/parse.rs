@@ -29,6 +29,8 @@ struct RColl<T> {
     parent: Option<usize>,
     /// `slots[i]` = comments before item i; `slots[len]` = trailing comments.
     slots: Vec<Vec<String>>,
+    /// Byte offset just past the collection (its closing bracket, for a flow collection).
+    end: usize,
 }
 
 enum RNode {
@@ -226,7 +228,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
                 let (s, e) = (start.index as usize, end.index as usize);
                 if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
                     // The header line (`| # c`) may carry a comment; the content may not.
-                    let header_end = text[s..e].find('\n').map_or(e, |i| s + i);
+                    let header_end = next_break(text, s).min(e);
                     b.spans.push((s, (s + 1).min(header_end)));
                     b.spans.push((header_end, e));
                 } else {
@@ -254,6 +256,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
                     col: usize::MAX,
                     parent,
                     slots: Vec::new(),
+                    end: 0,
                 }));
                 if let Some(a) = anchor {
                     b.anchors.insert(a, id);
@@ -271,6 +274,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
                     col: usize::MAX,
                     parent,
                     slots: Vec::new(),
+                    end: 0,
                 }));
                 if let Some(a) = anchor {
                     b.anchors.insert(a, id);
@@ -283,6 +287,11 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
                     Some(Frame::Map { id, .. }) | Some(Frame::Seq { id }) => id,
                     None => unreachable!("libyaml balances collection events"),
                 };
+                match &mut b.nodes[id] {
+                    RNode::Map(c) => c.end = end.index as usize,
+                    RNode::Seq(c) => c.end = end.index as usize,
+                    _ => {}
+                }
                 b.complete(id);
             }
         }
@@ -290,10 +299,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
     if b.docs.is_empty() {
         return Err(FormatError::Empty);
     }
-    // Lines as this module counts them (`\n` only; libyaml also breaks lines at U+2028/9).
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
+    let line_starts = line_starts(text);
     for e in b.entries.iter_mut() {
         e.line = line_starts.partition_point(|&s| s <= e.pos) - 1;
     }
@@ -330,7 +336,7 @@ impl Builder {
     /// Anchors and tags on a collection are not comments; only single-line property spans are
     /// recorded so that a comment after them stays visible.
     fn note_property_span(&mut self, text: &str, s: usize, e: usize) {
-        if e > s && !text[s..e].contains('\n') {
+        if e > s && next_break(text, s) >= e {
             self.spans.push((s, e));
         }
     }
@@ -480,12 +486,31 @@ impl Builder {
     /// line; own-line comments go before the next entry unless the next entry closes blocks, in
     /// which case the rules in [`Builder::place_gap`] decide which closing block keeps them.
     fn place_comments(&mut self, text: &str, comments: &[SrcComment]) {
-        let lines: Vec<&str> = text.split('\n').collect();
+        let starts = line_starts(text);
+        let lines: Vec<&str> = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &st)| {
+                let end = starts
+                    .get(i + 1)
+                    .map_or(text.len(), |_| next_break(text, st));
+                &text[st..end]
+            })
+            .collect();
         let mut i = 0;
         while i < comments.len() {
             let c = &comments[i];
             let doc = self.doc_of(c.pos);
             if c.inline {
+                // A comment after a flow collection that is a block mapping's value belongs to
+                // that collection: go-yaml makes it the collection's line comment, which sops
+                // writes above the first item once the collection is written in block style
+                // (`d: [1, 2] # w` → `d:` / `# w` / `- 1`; observed with sops 3.11).
+                if let Some(flow) = self.flow_value_closed_before(text, c) {
+                    self.slot_mut(flow, 0).push(c.text.clone());
+                    i += 1;
+                    continue;
+                }
                 // The outermost entry starting on the line: `- k: v # c` is a comment of the
                 // sequence item, not of `k` (observed with sops).
                 let owner = self
@@ -710,6 +735,36 @@ impl Builder {
             }
             _ => false,
         }
+    }
+
+    /// The non-empty flow collection, the value of a block mapping entry, that closes on the
+    /// inline comment's line with only blanks between its bracket and the `#`. (An empty one
+    /// keeps the comment elsewhere or drops it in go-yaml; not reproduced, see fuzz/README.md.)
+    fn flow_value_closed_before(&self, text: &str, c: &SrcComment) -> Option<usize> {
+        if !text[..c.pos]
+            .trim_end_matches([' ', '\t'])
+            .ends_with([']', '}'])
+        {
+            return None;
+        }
+        self.nodes.iter().enumerate().find_map(|(id, n)| {
+            let (flow, len, end, parent) = match n {
+                RNode::Map(m) => (m.flow, m.items.len(), m.end, m.parent),
+                RNode::Seq(q) => (q.flow, q.items.len(), q.end, q.parent),
+                _ => return None,
+            };
+            let in_block_map =
+                matches!(parent.map(|p| &self.nodes[p]), Some(RNode::Map(m)) if !m.flow);
+            let is_value = parent.is_some_and(|p| match &self.nodes[p] {
+                RNode::Map(m) => m.items.iter().any(|&(_, v)| v == id),
+                _ => false,
+            });
+            let adjacent = end <= c.pos
+                && text.as_bytes()[end..c.pos]
+                    .iter()
+                    .all(|&b| b == b' ' || b == b'\t');
+            (flow && len > 0 && in_block_map && is_value && adjacent).then_some(id)
+        })
     }
 
     /// The last line above `line` (0-based) holding something other than blanks and comments.
@@ -947,8 +1002,59 @@ fn go_quote(s: &str) -> String {
 }
 
 fn column_of(text: &str, pos: usize) -> usize {
-    let ls = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+    // Back to the end of the previous line break: its last byte is `\n`, a lone `\r`, or the
+    // last byte of U+0085 / U+2028 / U+2029 (see `break_len`).
+    let b = text.as_bytes();
+    let ls = (0..pos)
+        .rev()
+        .find(|&i| match b[i] {
+            b'\n' | b'\r' => true,
+            0x85 => i >= 1 && b[i - 1] == 0xC2,
+            0xA8 | 0xA9 => i >= 2 && b[i - 2] == 0xE2 && b[i - 1] == 0x80,
+            _ => false,
+        })
+        .map_or(0, |i| i + 1);
     text[ls..pos].chars().count()
+}
+
+/// Length of the line break at byte `i`, by libyaml's (and go-yaml's) rules: `\r\n`, `\n`, a
+/// lone `\r`, U+0085, U+2028 and U+2029 all end a line; 0 when there is none. Counting only
+/// `\n` let a comment run past a lone CR or a U+2028 and swallow the next line's data (fuzz
+/// findings 4, 5 and 6 of fuzz/README.md).
+fn break_len(b: &[u8], i: usize) -> usize {
+    match b[i] {
+        b'\n' => 1,
+        b'\r' if b.get(i + 1) == Some(&b'\n') => 2,
+        b'\r' => 1,
+        0xC2 if b.get(i + 1) == Some(&0x85) => 2,
+        0xE2 if b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xA8 | 0xA9)) => 3,
+        _ => 0,
+    }
+}
+
+/// Byte offset of the first line break at or after `from` (the text's length when none).
+fn next_break(text: &str, from: usize) -> usize {
+    let b = text.as_bytes();
+    (from..b.len())
+        .find(|&i| break_len(b, i) > 0)
+        .unwrap_or(b.len())
+}
+
+/// Where each line starts, lines being what libyaml counts as lines.
+fn line_starts(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let mut out = vec![0];
+    let mut i = 0;
+    while i < b.len() {
+        match break_len(b, i) {
+            0 => i += 1,
+            n => {
+                i += n;
+                out.push(i);
+            }
+        }
+    }
+    out
 }
 
 /// Types one scalar the way go-yaml v3 decodes it into an untyped value (SOPS.md §8.2).
@@ -1042,36 +1148,34 @@ fn scan_comments(text: &str, spans: &mut [(usize, usize)]) -> Vec<SrcComment> {
         if si < spans.len() && spans[si].0 <= pos && pos < spans[si].1 {
             // Inside a scalar: count its line breaks and jump over it.
             let end = spans[si].1.min(bytes.len());
-            for (k, &c) in bytes[pos..end].iter().enumerate() {
-                if c == b'\n' {
-                    line += 1;
-                    line_start = pos + k + 1;
+            let mut k = pos;
+            while k < end {
+                match break_len(bytes, k) {
+                    0 => k += 1,
+                    n => {
+                        k += n;
+                        line += 1;
+                        line_start = k;
+                    }
                 }
             }
-            pos = end;
+            // A `\r\n` straddling the span's end was counted once, whole.
+            pos = k.max(end);
+            continue;
+        }
+        let brk = break_len(bytes, pos);
+        if brk > 0 {
+            pos += brk;
+            line += 1;
+            line_start = pos;
             continue;
         }
         let c = bytes[pos];
-        if c == b'\n' {
-            line += 1;
-            line_start = pos + 1;
-        } else if c == b'#' && (pos == 0 || matches!(bytes[pos - 1], b' ' | b'\t' | b'\n' | b'\r'))
-        {
-            // A comment ends at any line break; libyaml also breaks lines at a lone `\r`, and
-            // reading past one copied the next line's data into the comment, duplicating a key
-            // on the next read (found by fuzz/sops_store_roundtrip, issue 10).
-            let eol = text[pos..]
-                .find(['\n', '\r'])
-                .map_or(bytes.len(), |i| pos + i);
-            let eol = if text[eol..].starts_with("\r\n") {
-                eol + 1
-            } else {
-                eol
-            };
-            let mut body = &text[pos + 1..eol];
-            if let Some(b) = body.strip_suffix('\r') {
-                body = b;
-            }
+        let after_blank = pos == 0 || matches!(bytes[pos - 1], b' ' | b'\t') || pos == line_start;
+        if c == b'#' && after_blank {
+            // A comment ends at the next line break, whichever of libyaml's it is.
+            let eol = next_break(text, pos);
+            let body = &text[pos + 1..eol];
             let before = &text[line_start..pos];
             out.push(SrcComment {
                 pos,
