@@ -93,8 +93,11 @@ pub fn unwrap(
     enc: &str,
     identities: &[Box<dyn age::Identity + Send + Sync>],
 ) -> Result<Zeroizing<Vec<u8>>, AgeError> {
+    // The buffered constructor reads the header a line at a time; the plain one reads it a few
+    // bytes at a time and re-parses from the start after each read, which made header parsing
+    // cost as much as the X25519 itself (callgrind on `check` of the benchmark corpus, issue 9).
     let reader = ArmoredReader::new(enc.as_bytes());
-    let dec = age::Decryptor::new(reader).map_err(|e| AgeError::Decrypt(e.to_string()))?;
+    let dec = age::Decryptor::new_buffered(reader).map_err(|e| AgeError::Decrypt(e.to_string()))?;
     let mut r = dec
         .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
         .map_err(|e| AgeError::Decrypt(e.to_string()))?;
@@ -111,8 +114,8 @@ pub fn parse_identities(
     source: &str,
     text: &str,
     notes: &mut Vec<String>,
-) -> Result<Vec<Box<dyn age::Identity + Send + Sync>>, String> {
-    let mut ids: Vec<Box<dyn age::Identity + Send + Sync>> = Vec::new();
+) -> Result<Vec<age::x25519::Identity>, String> {
+    let mut ids = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');
         if line.is_empty() || line.starts_with('#') {
@@ -129,7 +132,7 @@ pub fn parse_identities(
         let parsed = age::x25519::Identity::from_str(&owned);
         owned.zeroize();
         match parsed {
-            Ok(id) => ids.push(Box::new(id)),
+            Ok(id) => ids.push(id),
             Err(_) => {
                 return Err(format!(
                     "{source}: line {} is not an age identity (unknown identity type)",

@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 /// The age (and SSH) identities available to this process.
 pub struct Identities {
     ids: Vec<Box<dyn ::age::Identity + Send + Sync>>,
+    /// The age recipients of the X25519 identities held, so that a file's matching entry is tried
+    /// first: every entry tried costs an X25519 agreement, the bulk of decrypting a small file.
+    recipients: std::collections::HashSet<String>,
     /// Why some source gave nothing usable (shown in the failure report).
     notes: Vec<String>,
     /// The locations looked at, for the "did not find keys" message.
@@ -64,6 +67,7 @@ impl Identities {
     /// be read are errors naming the source; absent sources are simply skipped.
     pub fn load(src: &IdentitySources) -> Result<Identities, String> {
         let mut ids: Vec<Box<dyn ::age::Identity + Send + Sync>> = Vec::new();
+        let mut x25519: Vec<::age::x25519::Identity> = Vec::new();
         let mut notes = Vec::new();
         let home = src.home.clone().unwrap_or_default();
         let locations = vec![
@@ -107,13 +111,13 @@ impl Identities {
         }
         // 2. SOPS_AGE_KEY: the identities' text itself.
         if let Some(text) = &src.key {
-            ids.extend(age::parse_identities("SOPS_AGE_KEY", text, &mut notes)?);
+            x25519.extend(age::parse_identities("SOPS_AGE_KEY", text, &mut notes)?);
         }
         // 3. SOPS_AGE_KEY_FILE.
         if let Some(p) = &src.key_file {
             let text = read_identity_file(p)
                 .map_err(|e| format!("SOPS_AGE_KEY_FILE {}: {e}", p.display()))?;
-            ids.extend(age::parse_identities(
+            x25519.extend(age::parse_identities(
                 &p.display().to_string(),
                 &text,
                 &mut notes,
@@ -122,7 +126,7 @@ impl Identities {
         // 4. SOPS_AGE_KEY_CMD: split shell-style, run without a shell; stdout is an identities file.
         if let Some(cmd) = &src.key_cmd {
             let text = run_key_cmd(cmd)?;
-            ids.extend(age::parse_identities(
+            x25519.extend(age::parse_identities(
                 "SOPS_AGE_KEY_CMD",
                 &text,
                 &mut notes,
@@ -132,15 +136,22 @@ impl Identities {
         if let Some(p) = src.default_keys_txt() {
             if p.exists() {
                 let text = read_identity_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-                ids.extend(age::parse_identities(
+                x25519.extend(age::parse_identities(
                     &p.display().to_string(),
                     &text,
                     &mut notes,
                 )?);
             }
         }
+        let recipients = x25519.iter().map(|id| id.to_public().to_string()).collect();
+        ids.extend(
+            x25519
+                .into_iter()
+                .map(|id| Box::new(id) as Box<dyn ::age::Identity + Send + Sync>),
+        );
         Ok(Identities {
             ids,
+            recipients,
             notes,
             locations,
         })
@@ -236,9 +247,14 @@ pub fn recover_data_key(meta: &Metadata, ids: &Identities) -> Result<Key32, Data
     let mut report =
         String::from("Failed to get the data key required to decrypt the SOPS file.\n");
     for (gi, group) in meta.key_groups.iter().enumerate() {
-        let mut group_report = String::new();
+        // Entries for a recipient we hold go first (each try is an X25519 agreement); the report,
+        // shown only when every entry failed, keeps the file's order as sops prints it.
+        let mut order: Vec<usize> = (0..group.age.len()).collect();
+        order.sort_by_key(|&i| !ids.recipients.contains(&group.age[i].recipient));
+        let mut outcome: Vec<Option<Result<(), String>>> = vec![None; group.age.len()];
         let mut got = None;
-        for k in &group.age {
+        for i in order {
+            let k = &group.age[i];
             let res = if ids.is_empty() {
                 Err(ids.no_keys_message())
             } else {
@@ -260,16 +276,24 @@ pub fn recover_data_key(meta: &Metadata, ids: &Identities) -> Result<Key32, Data
             };
             match res {
                 Ok(v) => {
-                    group_report.push_str(&format!("  {}: SUCCESS\n", k.recipient));
+                    outcome[i] = Some(Ok(()));
                     got = Some(v);
                     break;
                 }
-                Err(e) => {
+                Err(e) => outcome[i] = Some(Err(e)),
+            }
+        }
+        let mut group_report = String::new();
+        for (k, o) in group.age.iter().zip(&outcome) {
+            match o {
+                Some(Ok(())) => group_report.push_str(&format!("  {}: SUCCESS\n", k.recipient)),
+                Some(Err(e)) => {
                     group_report.push_str(&format!("  {}: FAILED\n", k.recipient));
-                    for line in wrap_text(&e, 60) {
+                    for line in wrap_text(e, 60) {
                         group_report.push_str(&format!("    - | {line}\n"));
                     }
                 }
+                None => {}
             }
         }
         for ty in group.other_types() {
