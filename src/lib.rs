@@ -13,6 +13,7 @@ pub mod infisical;
 pub mod kube;
 pub mod onboard;
 pub mod output;
+pub mod par;
 pub mod reseal;
 pub mod sealed;
 pub mod secret;

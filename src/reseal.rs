@@ -233,9 +233,10 @@ pub fn sealed_path_key(p: &PreparedSeal) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemFate {
     Keep,
-    /// No previous output, or the item is new.
+    /// No previous output.
     New,
-    /// Value, scope, name, namespace or certificate changed (or `--force`).
+    /// A previous output exists but cannot lend this item its ciphertext: the item is new, or
+    /// its value, scope, name, namespace or the certificate changed, or `--force`.
     Changed,
 }
 
@@ -274,7 +275,7 @@ pub fn plan(
 ) -> Result<Vec<Planned>, String> {
     let spki = cert.spki_sha256();
     let mut seen: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
-    let mut out = Vec::new();
+    let mut placed = Vec::new();
     for source in sources {
         let rel = sealed_paths
             .get(&sealed_path_key(&source.prepared))
@@ -293,43 +294,59 @@ pub fn plan(
                 source.prepared.name
             ));
         }
-        let existing = std::fs::read(sealed_dir.join(&rel)).ok();
-        let old = existing
-            .as_deref()
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .and_then(|t| sealed::parse_sealed_secrets(t).ok())
-            .and_then(|mut v| (v.len() == 1).then(|| v.remove(0)));
-        let old_digests = old.as_ref().map(parse_digests).unwrap_or_default();
-        let mut fates = BTreeMap::new();
-        let mut digests = BTreeMap::new();
-        let mut kept = BTreeMap::new();
-        for item in source.prepared.items() {
-            let d =
-                source
-                    .digest_key
-                    .item(&spki, &source.prepared, item.key, item.plaintext.expose());
-            let old_ct = old.as_ref().and_then(|o| o.encrypted_data.get(item.key));
-            let fate = match (old_ct, old_digests.get(item.key)) {
-                (Some(ct), Some(od)) if *od == d && !force => {
-                    kept.insert(item.key.to_string(), ct.clone());
-                    ItemFate::Keep
-                }
-                (Some(_), _) => ItemFate::Changed,
-                (None, _) => ItemFate::New,
-            };
-            fates.insert(item.key.to_string(), fate);
-            digests.insert(item.key.to_string(), d);
-        }
-        out.push(Planned {
-            rel,
-            source,
-            fates,
-            digests,
-            kept,
-            existing,
-        });
+        placed.push((rel, source));
     }
-    Ok(out)
+    // Reading and parsing the previous outputs is per-file work like the decryption before it.
+    Ok(crate::par::map(placed, |(rel, source)| {
+        plan_one(sealed_dir, &spki, force, rel, source)
+    }))
+}
+
+/// What happens to each item of one source, from its previous output (if any).
+fn plan_one(sealed_dir: &Path, spki: &str, force: bool, rel: PathBuf, source: Source) -> Planned {
+    let existing = std::fs::read(sealed_dir.join(&rel)).ok();
+    let mut digests = BTreeMap::new();
+    for item in source.prepared.items() {
+        let d = source
+            .digest_key
+            .item(spki, &source.prepared, item.key, item.plaintext.expose());
+        digests.insert(item.key.to_string(), d);
+    }
+    // An item keeps its old ciphertext only if its digest (which covers the value, the scope and
+    // the certificate) is in the old file, so the file is parsed only when one of them is there.
+    // After a certificate change or with --force none is, and parsing outputs made of long base64
+    // lines was a tenth of a full reseal (issue 9). A digest found by chance only costs the parse.
+    let text = existing
+        .as_deref()
+        .and_then(|b| std::str::from_utf8(b).ok());
+    let may_keep = !force && text.is_some_and(|t| digests.values().any(|d| t.contains(d.as_str())));
+    let old = text
+        .filter(|_| may_keep)
+        .and_then(|t| sealed::parse_sealed_secrets(t).ok())
+        .and_then(|mut v| (v.len() == 1).then(|| v.remove(0)));
+    let old_digests = old.as_ref().map(parse_digests).unwrap_or_default();
+    let mut fates = BTreeMap::new();
+    let mut kept = BTreeMap::new();
+    for (key, d) in &digests {
+        let old_ct = old.as_ref().and_then(|o| o.encrypted_data.get(key));
+        let fate = match (old_ct, old_digests.get(key)) {
+            (Some(ct), Some(od)) if od == d && !force => {
+                kept.insert(key.clone(), ct.clone());
+                ItemFate::Keep
+            }
+            _ if existing.is_some() => ItemFate::Changed,
+            _ => ItemFate::New,
+        };
+        fates.insert(key.clone(), fate);
+    }
+    Planned {
+        rel,
+        source,
+        fates,
+        digests,
+        kept,
+        existing,
+    }
 }
 
 /// An output: where, its previous bytes, its new bytes.

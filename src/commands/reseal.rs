@@ -116,32 +116,41 @@ fn source_files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// Decrypts every source and prepares every SealedSecret; nothing is written here.
 fn load_sources(config: &Config, cluster: &Cluster, ids: &Identities) -> Result<Vec<Source>> {
+    // One file per task: each costs an age unwrap (an X25519 agreement) and a YAML parse.
+    let per_file = crate::par::map(source_files(&cluster.sources)?, |file| {
+        load_source(config, &file, ids)
+    });
     let mut sources = Vec::new();
-    for file in source_files(&cluster.sources)? {
-        let shown = PathBuf::from(config.display_path(&file).into_owned());
-        let bytes = std::fs::read(&file).map_err(|e| Error::io(&shown, e))?;
-        let enc =
-            engine::load(Format::from_path(&file), &bytes).map_err(|e| Error::sops(&shown, e))?;
-        let dec = engine::decrypt(&enc, ids, false).map_err(|e| Error::sops(&shown, e))?;
-        for (i, doc) in dec.tree.documents.iter().enumerate() {
-            if doc.entries.is_empty() {
-                continue;
-            }
-            let where_ = if dec.tree.documents.len() > 1 {
-                format!("{} (document {})", shown.display(), i + 1)
-            } else {
-                shown.display().to_string()
-            };
-            let manifest = reseal::manifest_from_tree(doc)
-                .map_err(|e| Error::Usage(format!("{where_}: {e}")))?;
-            let prepared = SealedSecret::prepare(&manifest, &BuildOptions::default())
-                .map_err(|e| Error::Usage(format!("{where_}: {e}")))?;
-            sources.push(Source {
-                file: shown.clone(),
-                prepared,
-                digest_key: reseal::DigestKey::from_data_key(&dec.data_key),
-            });
+    for r in per_file {
+        sources.extend(r?);
+    }
+    Ok(sources)
+}
+
+fn load_source(config: &Config, file: &Path, ids: &Identities) -> Result<Vec<Source>> {
+    let mut sources = Vec::new();
+    let shown = PathBuf::from(config.display_path(file).into_owned());
+    let bytes = std::fs::read(file).map_err(|e| Error::io(&shown, e))?;
+    let enc = engine::load(Format::from_path(file), &bytes).map_err(|e| Error::sops(&shown, e))?;
+    let dec = engine::decrypt(&enc, ids, false).map_err(|e| Error::sops(&shown, e))?;
+    for (i, doc) in dec.tree.documents.iter().enumerate() {
+        if doc.entries.is_empty() {
+            continue;
         }
+        let where_ = if dec.tree.documents.len() > 1 {
+            format!("{} (document {})", shown.display(), i + 1)
+        } else {
+            shown.display().to_string()
+        };
+        let manifest =
+            reseal::manifest_from_tree(doc).map_err(|e| Error::Usage(format!("{where_}: {e}")))?;
+        let prepared = SealedSecret::prepare(&manifest, &BuildOptions::default())
+            .map_err(|e| Error::Usage(format!("{where_}: {e}")))?;
+        sources.push(Source {
+            file: shown.clone(),
+            prepared,
+            digest_key: reseal::DigestKey::from_data_key(&dec.data_key),
+        });
     }
     Ok(sources)
 }
@@ -372,8 +381,7 @@ pub fn reseal_cluster(
 
     // Seal, then assemble everything, then write: nothing is touched before all succeeded.
     let fresh = seal_all(ctx, &cert, &plans)?;
-    let mut outputs = Vec::new();
-    for (p, f) in plans.into_iter().zip(fresh) {
+    for p in &plans {
         for fate in p.fates.values() {
             if *fate == ItemFate::Keep {
                 res.items_kept += 1;
@@ -381,8 +389,13 @@ pub fn reseal_cluster(
                 res.items_sealed += 1;
             }
         }
-        outputs.push(reseal::assemble(p, f).map_err(Error::Usage)?);
     }
+    let outputs = crate::par::map(plans.into_iter().zip(fresh).collect(), |(p, f)| {
+        reseal::assemble(p, f)
+    })
+    .into_iter()
+    .collect::<std::result::Result<Vec<_>, String>>()
+    .map_err(Error::Usage)?;
     for (rel, _, bytes) in &outputs {
         let path = cluster.sealed.join(rel);
         if fsutil::write_if_changed(&path, bytes, None)? {

@@ -27,6 +27,8 @@ pub enum CryptoError {
     RsaEncrypt,
     #[error("AES-GCM encryption failed")]
     AesEncrypt,
+    #[error("the random number generator failed")]
+    Random,
     /// The controller's wording for every per-item failure except bad base64 (§1.3, §3.1).
     #[error("no key could decrypt secret")]
     NoKeyCouldDecrypt,
@@ -74,7 +76,11 @@ pub fn seal_value(
     label: &[u8],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    let session_key = Key32::random();
+    // From aws-lc's DRBG (seeded from the OS), the generator the OAEP padding itself draws on:
+    // asking the OS for every session key was a system call per value (issue 9).
+    let mut fresh = Zeroizing::new([0u8; 32]);
+    aws_lc_rs::rand::fill(&mut *fresh).map_err(|_| CryptoError::Random)?;
+    let session_key = Key32::from_slice(&*fresh).expect("32 bytes");
     seal_with_session_key(key, label, plaintext, &session_key)
 }
 

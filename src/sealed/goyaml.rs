@@ -171,7 +171,7 @@ enum Style {
 }
 
 /// libyaml's `yaml_emitter_analyze_scalar` result.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 struct Analysis {
     multiline: bool,
     flow_plain_allowed: bool,
@@ -207,6 +207,13 @@ fn is_printable(c: char) -> bool {
         || (0x20..=0x7E).contains(&o)
         || (0xA0..=0xD7FF).contains(&o)
         || ((0xE000..=0xFFFD).contains(&o) && o != 0xFEFF)
+}
+
+/// Non-empty and made only of the standard base64 alphabet and padding.
+fn is_base64_text(v: &str) -> bool {
+    !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
 }
 
 fn analyze(value: &[char]) -> Analysis {
@@ -488,7 +495,20 @@ impl Emitter {
 
     fn emit_scalar(&mut self, value: &str, requested: Style) {
         let chars: Vec<char> = value.chars().collect();
-        let a = analyze(&chars);
+        let a = if is_base64_text(value) {
+            // Every ciphertext is one of these: nothing in it can be an indicator, a blank or a
+            // special character, so the character-by-character analysis (a noticeable part of
+            // rendering 2,500 sealed values, issue 9) has only one possible answer.
+            Analysis {
+                multiline: false,
+                flow_plain_allowed: true,
+                block_plain_allowed: true,
+                single_quoted_allowed: true,
+                block_allowed: true,
+            }
+        } else {
+            analyze(&chars)
+        };
         let mut style = requested;
         if self.simple_key_context && a.multiline {
             style = Style::DoubleQuoted;
@@ -1168,6 +1188,40 @@ fn days_in_month(year: i32, month: u32) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    /// The base64 shortcut must be exactly what the full analysis answers for such text.
+    #[test]
+    fn base64_shortcut_matches_the_full_analysis() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut texts: Vec<String> = (0..300u32)
+            .map(|n| {
+                let bytes: Vec<u8> = (0..n).map(|i| (i * 37 + n * 11) as u8).collect();
+                b64.encode(bytes)
+            })
+            .filter(|t| !t.is_empty())
+            .collect();
+        texts.extend(
+            ["=", "==", "+", "/", "0", "1e3", "true", "null", "+1", "A=B"].map(String::from),
+        );
+        for t in texts {
+            assert!(super::is_base64_text(&t), "{t}");
+            let chars: Vec<char> = t.chars().collect();
+            assert_eq!(
+                super::analyze(&chars),
+                super::Analysis {
+                    multiline: false,
+                    flow_plain_allowed: true,
+                    block_plain_allowed: true,
+                    single_quoted_allowed: true,
+                    block_allowed: true,
+                },
+                "{t}"
+            );
+        }
+        assert!(!super::is_base64_text(""));
+        assert!(!super::is_base64_text("a b"));
+    }
+
     use super::*;
 
     fn y(v: serde_json::Value) -> String {
