@@ -64,71 +64,85 @@ pub fn candidates(c: &SopsCheck) -> Vec<(PathBuf, Option<usize>)> {
 }
 
 pub fn run(c: &SopsCheck, report: &mut Report) {
-    for (rel, rule_idx) in candidates(c) {
-        report.sops_files += 1;
-        let abs = c.root.join(&rel);
-        let Ok(bytes) = std::fs::read(&abs) else {
-            report
-                .findings
-                .push(Finding::error(&rel, "io", "cannot read the file"));
-            continue;
-        };
-        let format = Format::from_path(&rel);
-        let file = match engine::load(format, &bytes) {
-            Ok(f) => f,
-            Err(SopsError::MetadataNotFound) => {
-                let why = match (rule_idx, c.config) {
-                    (Some(i), Some(cfg)) => format!(
-                        "creation rule {i} of {} says it must be",
-                        cfg.path.file_name().unwrap_or_default().to_string_lossy()
-                    ),
-                    _ => "it is under a configured secrets folder".to_string(),
-                };
-                report.findings.push(Finding::error(
-                    &rel,
-                    "sops.not-encrypted",
-                    format!("not SOPS-encrypted, but {why}: encrypt it with `overworld-secrets encrypt -i {}`", rel.display()),
-                ));
-                continue;
+    // Files are independent and each costs an X25519 agreement: check them on every core, then
+    // merge in file order.
+    let parts = crate::par::map(candidates(c), |(rel, rule_idx)| {
+        let mut part = Report::default();
+        check_file(c, rel, rule_idx, &mut part);
+        part
+    });
+    for part in parts {
+        report.sops_files += part.sops_files;
+        report.decrypted += part.decrypted;
+        report.findings.extend(part.findings);
+    }
+}
+
+/// The checks of one candidate file, into `report`.
+fn check_file(c: &SopsCheck, rel: PathBuf, rule_idx: Option<usize>, report: &mut Report) {
+    report.sops_files += 1;
+    let abs = c.root.join(&rel);
+    let Ok(bytes) = std::fs::read(&abs) else {
+        report
+            .findings
+            .push(Finding::error(&rel, "io", "cannot read the file"));
+        return;
+    };
+    let format = Format::from_path(&rel);
+    let file = match engine::load(format, &bytes) {
+        Ok(f) => f,
+        Err(SopsError::MetadataNotFound) => {
+            let why = match (rule_idx, c.config) {
+                (Some(i), Some(cfg)) => format!(
+                    "creation rule {i} of {} says it must be",
+                    cfg.path.file_name().unwrap_or_default().to_string_lossy()
+                ),
+                _ => "it is under a configured secrets folder".to_string(),
+            };
+            report.findings.push(Finding::error(
+                &rel,
+                "sops.not-encrypted",
+                format!("not SOPS-encrypted, but {why}: encrypt it with `overworld-secrets encrypt -i {}`", rel.display()),
+            ));
+            return;
+        }
+        Err(e) => {
+            report.findings.push(Finding::error(
+                &rel,
+                "sops.invalid",
+                format!("not a valid SOPS file: {e}"),
+            ));
+            return;
+        }
+    };
+    check_recipients(c, &rel, &abs, &file, report);
+    check_structure(&rel, &file, report);
+    let Some(ids) = c.identities.filter(|i| !i.is_empty()) else {
+        return;
+    };
+    match engine::decrypt(&file, ids, false) {
+        Ok(dec) => {
+            report.decrypted += 1;
+            check_plain_values(&rel, &dec.tree, &file, report);
+            if !under(&rel, &c.sealed_roots) {
+                check_flux(&rel, &dec.tree, c, report);
             }
-            Err(e) => {
-                report.findings.push(Finding::error(
-                    &rel,
-                    "sops.invalid",
-                    format!("not a valid SOPS file: {e}"),
-                ));
-                continue;
-            }
-        };
-        check_recipients(c, &rel, &abs, &file, report);
-        check_structure(&rel, &file, report);
-        let Some(ids) = c.identities.filter(|i| !i.is_empty()) else {
-            continue;
-        };
-        match engine::decrypt(&file, ids, false) {
-            Ok(dec) => {
-                report.decrypted += 1;
-                check_plain_values(&rel, &dec.tree, &file, report);
-                if !under(&rel, &c.sealed_roots) {
-                    check_flux(&rel, &dec.tree, c, report);
-                }
-            }
-            Err(e) => {
-                let code = match e.exit_code() {
-                    128 => "sops.no-key",
-                    51 => "sops.mac",
-                    25 => "sops.tampered",
-                    _ => "sops.decrypt",
-                };
-                let msg = match &e {
-                    SopsError::NoDataKey(_) => format!(
-                        "no available identity decrypts it (recipients: {}); add the CI key's recipient to the rule and run `updatekeys`",
-                        file.metadata.recipients().join(", ")
-                    ),
-                    other => other.to_string(),
-                };
-                report.findings.push(Finding::error(&rel, code, msg));
-            }
+        }
+        Err(e) => {
+            let code = match e.exit_code() {
+                128 => "sops.no-key",
+                51 => "sops.mac",
+                25 => "sops.tampered",
+                _ => "sops.decrypt",
+            };
+            let msg = match &e {
+                SopsError::NoDataKey(_) => format!(
+                    "no available identity decrypts it (recipients: {}); add the CI key's recipient to the rule and run `updatekeys`",
+                    file.metadata.recipients().join(", ")
+                ),
+                other => other.to_string(),
+            };
+            report.findings.push(Finding::error(&rel, code, msg));
         }
     }
 }
