@@ -933,3 +933,57 @@ fn infisical_wire_faults_fail_clearly_and_a_rerun_converges() {
             .unwrap_or_else(|e| panic!("re-run after {msg}: {e}"));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Key files others can read
+// ---------------------------------------------------------------------------------------------
+
+/// A private key file the group or others can read gets a warning naming the file and the fix
+/// (never its content); the command still works, as sops's does. 0600 files and the
+/// repository's `TEST-ONLY` keys stay quiet.
+#[test]
+fn a_key_file_others_can_read_gets_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new();
+    s.write("p.yaml", "a: secret-value\n");
+    let enc = s
+        .sops()
+        .age_key_file(&identity_file("a"))
+        .args(["encrypt", "--age", RECIPIENT_A, "p.yaml"])
+        .ok();
+    s.write("p.enc.yaml", &enc.stdout);
+    let key = std::fs::read_to_string(identity_file("a")).unwrap();
+    let cases = [
+        ("keys.txt", 0o644, Some("readable by others (mode 0644)")),
+        ("keys.txt", 0o640, Some("readable by its group (mode 0640)")),
+        ("keys.txt", 0o604, Some("readable by others (mode 0604)")),
+        ("keys.txt", 0o600, None),
+        ("keys.txt", 0o400, None),
+        ("TEST-ONLY-age.agekey", 0o644, None),
+    ];
+    for (name, mode, want) in cases {
+        let path = s.write(&format!("k/{mode:o}/{name}"), &key);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let run = s
+            .ours()
+            .age_key_file(&path)
+            .args(["decrypt", "p.enc.yaml"])
+            .ok();
+        assert_eq!(run.stdout_str(), "a: secret-value\n", "{name} {mode:o}");
+        let err = run.stderr_str();
+        match want {
+            Some(w) => {
+                assert!(err.contains(w), "{name} {mode:o}: {err}");
+                assert!(
+                    err.contains(&format!("chmod 600 {}", path.display())),
+                    "{err}"
+                );
+                assert!(
+                    !err.contains("AGE-SECRET-KEY-1"),
+                    "the warning quoted the key"
+                );
+            }
+            None => assert!(err.is_empty(), "{name} {mode:o}: {err}"),
+        }
+    }
+}

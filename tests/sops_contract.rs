@@ -602,6 +602,11 @@ fn write_keys_txt(config_dir: &Path) {
     let dir = config_dir.join("sops").join("age");
     std::fs::create_dir_all(&dir).expect("mkdir keys dir");
     std::fs::write(dir.join("keys.txt"), key_a()).expect("write keys.txt");
+    std::fs::set_permissions(
+        dir.join("keys.txt"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod keys.txt");
 }
 
 // ------------------------------------------------------------------------------------------------

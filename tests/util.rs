@@ -78,7 +78,27 @@ pub fn identity_file(letter: &str) -> PathBuf {
         "no TEST-ONLY identity {letter:?} at {}",
         path.display()
     );
-    path
+    private_copy(&path)
+}
+
+/// A 0600 copy of a checked-in key file (git checks files out 0644, and a key file others can
+/// read earns a warning on stderr, which would pollute every comparison of stderr), under the
+/// same file name, made once per test process.
+pub fn private_copy(path: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    // Under cargo's per-target scratch folder: inside target/, kept between runs.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("private-keys");
+    std::fs::create_dir_all(&dir).expect("private key folder");
+    let copy = dir.join(path.file_name().expect("a file name"));
+    if !copy.exists() {
+        // Tests run on many threads: publish the finished copy atomically.
+        let tmp = tempfile::NamedTempFile::new_in(&dir).expect("temp key file");
+        std::fs::write(tmp.path(), std::fs::read(path).expect("read key file")).expect("copy");
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o600))
+            .expect("chmod");
+        tmp.persist(&copy).expect("publish key copy");
+    }
+    copy
 }
 
 /// A scratch directory: `work/` is where commands run, `home/` is the empty `HOME`.

@@ -235,7 +235,7 @@ fn ask(question: &str) -> bool {
 
 pub fn run(ctx: &Ctx, a: BootstrapArgs) -> Result<()> {
     let (config, names) = load_clusters(ctx, a.cluster.cluster.as_deref())?;
-    let ids = Identities::from_env().map_err(Error::Usage)?;
+    let ids = super::load_identities(ctx).map_err(Error::Usage)?;
     let mut listed = Vec::new();
     let mut plans = Vec::new();
     // Decrypt everything for every cluster first: nothing is applied if any file is bad.

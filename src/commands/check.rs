@@ -89,7 +89,7 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<()> {
     }
 
     // SOPS files.
-    let identities = Identities::from_env().map_err(Error::Usage)?;
+    let identities = super::load_identities(ctx).map_err(Error::Usage)?;
     if identities.is_empty() {
         report.decrypt_skipped = Some(
             "no age identity available (set SOPS_AGE_KEY or SOPS_AGE_KEY_FILE): structure and recipients were checked, values and MACs were not".into(),

@@ -6,7 +6,6 @@ use crate::cli::DecryptArgs;
 use crate::error::{Error, Result};
 use crate::sops::engine;
 use crate::sops::format::{self, Format};
-use crate::sops::keys::Identities;
 use crate::sops::path;
 use crate::sops::tree::{Mapping, Node, Scalar, Tree};
 use crate::sops::SopsError;
@@ -39,7 +38,7 @@ pub fn run(ctx: &Ctx, a: DecryptArgs) -> Result<()> {
     };
     let opts = ctx.emit_options()?;
     let file = engine::load(in_fmt, &input.bytes).map_err(fail)?;
-    let ids = Identities::from_env().map_err(|e| fail(SopsError::Keys(e)))?;
+    let ids = super::load_identities(ctx).map_err(|e| fail(SopsError::Keys(e)))?;
     for n in ids.notes() {
         ctx.printer.detail(n);
     }

@@ -31,6 +31,16 @@ use crate::sops::format::{EmitOptions, Format};
 use crate::sops::rules::SopsConfig;
 use std::path::{Path, PathBuf};
 
+/// The age identities the environment names (SOPS_AGE_KEY_FILE and friends), with a warning
+/// printed for each key file others can read.
+pub fn load_identities(ctx: &Ctx) -> std::result::Result<crate::sops::keys::Identities, String> {
+    let ids = crate::sops::keys::Identities::from_env()?;
+    for w in ids.warnings() {
+        ctx.printer.warn(w);
+    }
+    Ok(ids)
+}
+
 /// What every command gets: the printer and the global options.
 pub struct Ctx {
     pub printer: Printer,

@@ -43,7 +43,7 @@ pub fn run(ctx: &Ctx, a: ResealArgs) -> Result<()> {
             config.path.display()
         )));
     }
-    let ids = Identities::from_env().map_err(Error::Usage)?;
+    let ids = super::load_identities(ctx).map_err(Error::Usage)?;
     let mut results = Vec::new();
     for cluster in clusters {
         results.push(reseal_cluster(ctx, &config, cluster, &a, &ids)?);

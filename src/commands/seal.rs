@@ -13,7 +13,6 @@ use crate::sealed::{self, BuildOptions, Scope, SealedSecret};
 use crate::secret::SecretBytes;
 use crate::sops::engine;
 use crate::sops::format::{self, Format};
-use crate::sops::keys::Identities;
 use crate::sops::metadata;
 use std::path::{Path, PathBuf};
 
@@ -51,7 +50,7 @@ fn cert_source(ctx: &Ctx, a: &SealArgs) -> Result<String> {
 }
 
 /// Reads Secret manifests from `bytes`, decrypting them first when they are SOPS files.
-fn read_manifests(name: &Path, bytes: &[u8]) -> Result<Vec<sealed::SecretManifest>> {
+fn read_manifests(ctx: &Ctx, name: &Path, bytes: &[u8]) -> Result<Vec<sealed::SecretManifest>> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let fmt = if first == Some(b'{') {
         Format::Json
@@ -62,7 +61,7 @@ fn read_manifests(name: &Path, bytes: &[u8]) -> Result<Vec<sealed::SecretManifes
         format::parse(fmt, bytes).map_err(|e| Error::Usage(format!("{}: {e}", name.display())))?;
     if metadata::has_metadata(fmt, &tree) {
         let file = engine::load(fmt, bytes).map_err(|e| Error::sops(name, e))?;
-        let ids = Identities::from_env().map_err(Error::Usage)?;
+        let ids = super::load_identities(ctx).map_err(Error::Usage)?;
         tree = engine::decrypt(&file, &ids, false)
             .map_err(|e| Error::sops(name, e))?
             .tree;
@@ -124,7 +123,7 @@ pub fn run(ctx: &Ctx, a: SealArgs) -> Result<()> {
     }
 
     let input = super::read_input(a.file.as_deref(), &Default::default())?;
-    let manifests = read_manifests(&input.name, &input.bytes)?;
+    let manifests = read_manifests(ctx, &input.name, &input.bytes)?;
 
     if let Some(target) = &a.merge_into {
         return merge_into(target, &manifests, scope, &a, key);

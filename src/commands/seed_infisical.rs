@@ -84,7 +84,7 @@ pub(crate) fn open(
     let ids = std::cell::OnceCell::new();
     let identities = || -> Result<&Identities> {
         if ids.get().is_none() {
-            let loaded = Identities::from_env()
+            let loaded = super::load_identities(ctx)
                 .map_err(|e| Error::sops("<identities>", SopsError::Keys(e)))?;
             let _ = ids.set(loaded);
         }

@@ -11,7 +11,6 @@ use crate::error::{Error, Result};
 use crate::secret::Key32;
 use crate::sops::engine::{self, Decrypted, EncryptedFile, Settings};
 use crate::sops::format::{EmitOptions, Format};
-use crate::sops::keys::Identities;
 use crate::sops::lifecycle;
 use crate::sops::metadata::{self, Metadata};
 use crate::sops::path;
@@ -39,7 +38,7 @@ pub(crate) fn open(ctx: &Ctx, file: &Path, store: &StoreArgs, ignore_mac: bool) 
         .map(|c| c.emit_for(format))
         .unwrap_or_default();
     let loaded = engine::load(format, &input.bytes).map_err(fail)?;
-    let ids = Identities::from_env().map_err(|e| fail(SopsError::Keys(e)))?;
+    let ids = super::load_identities(ctx).map_err(|e| fail(SopsError::Keys(e)))?;
     for n in ids.notes() {
         ctx.printer.detail(n);
     }

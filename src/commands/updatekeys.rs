@@ -194,7 +194,7 @@ pub fn run(ctx: &Ctx, a: UpdatekeysArgs) -> Result<()> {
             ctx.printer.info("Changes aborted; no file was written.");
             return finish(ctx, failures);
         }
-        let ids = Identities::from_env().map_err(|e| Error::sops(".", SopsError::Keys(e)))?;
+        let ids = super::load_identities(ctx).map_err(|e| Error::sops(".", SopsError::Keys(e)))?;
         for p in &pending {
             if let Err(e) = apply(ctx, &cfg, &ids, p) {
                 failures.push(e);

@@ -17,6 +17,8 @@ pub struct Identities {
     recipients: std::collections::HashSet<String>,
     /// Why some source gave nothing usable (shown in the failure report).
     notes: Vec<String>,
+    /// Key files that others can read (printed by the commands as warnings).
+    warnings: Vec<String>,
     /// The locations looked at, for the "did not find keys" message.
     locations: Vec<String>,
 }
@@ -69,6 +71,7 @@ impl Identities {
         let mut ids: Vec<Box<dyn ::age::Identity + Send + Sync>> = Vec::new();
         let mut x25519: Vec<::age::x25519::Identity> = Vec::new();
         let mut notes = Vec::new();
+        let mut warnings = Vec::new();
         let home = src.home.clone().unwrap_or_default();
         let locations = vec![
             "SOPS_AGE_SSH_PRIVATE_KEY_FILE".to_string(),
@@ -95,7 +98,10 @@ impl Identities {
                 Ok(bytes) => {
                     let bytes = zeroize::Zeroizing::new(bytes);
                     match age::parse_ssh_identity(&p, &bytes) {
-                        Ok(id) => ids.push(id),
+                        Ok(id) => {
+                            warnings.extend(readable_by_others(&p));
+                            ids.push(id)
+                        }
                         Err(e) if explicit => return Err(e),
                         Err(e) => notes.push(e),
                     }
@@ -117,6 +123,7 @@ impl Identities {
         if let Some(p) = &src.key_file {
             let text = read_identity_file(p)
                 .map_err(|e| format!("SOPS_AGE_KEY_FILE {}: {e}", p.display()))?;
+            warnings.extend(readable_by_others(p));
             x25519.extend(age::parse_identities(
                 &p.display().to_string(),
                 &text,
@@ -136,6 +143,7 @@ impl Identities {
         if let Some(p) = src.default_keys_txt() {
             if p.exists() {
                 let text = read_identity_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                warnings.extend(readable_by_others(&p));
                 x25519.extend(age::parse_identities(
                     &p.display().to_string(),
                     &text,
@@ -153,6 +161,7 @@ impl Identities {
             ids,
             recipients,
             notes,
+            warnings,
             locations,
         })
     }
@@ -174,6 +183,12 @@ impl Identities {
         &self.notes
     }
 
+    /// Identity files readable by the group or others, one sentence each (file and fix, never
+    /// content). The commands print them; the library stays silent.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     fn no_keys_message(&self) -> String {
         let locs = &self.locations;
         let quoted: Vec<String> = locs.iter().map(|l| format!("'{l}'")).collect();
@@ -184,6 +199,37 @@ impl Identities {
             last
         )
     }
+}
+
+/// A warning when a private key file can be read by the group or others (as ssh refuses such a
+/// key, but without refusing: sops reads them silently, and refusing would break scripts).
+/// Files named `TEST-ONLY…` are the repository's published test keys, exempt by design.
+#[cfg(unix)]
+fn readable_by_others(p: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    if p.file_name()
+        .is_some_and(|n| n.to_string_lossy().contains("TEST-ONLY"))
+    {
+        return None;
+    }
+    let mode = std::fs::metadata(p).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "{}: private key file is readable by {} (mode {mode:04o}); run `chmod 600 {}`",
+            p.display(),
+            if mode & 0o007 != 0 {
+                "others"
+            } else {
+                "its group"
+            },
+            p.display()
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_p: &Path) -> Option<String> {
+    None
 }
 
 fn read_identity_file(p: &Path) -> Result<String, String> {
