@@ -20,6 +20,16 @@ fn err(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
     }
 }
 
+/// Prefix and suffix of [`atomic_write`]'s temp file beside its target.
+pub const TEMP_PREFIX: &str = ".overworld-secrets-";
+pub const TEMP_SUFFIX: &str = ".tmp";
+
+/// Whether a file name is one of [`atomic_write`]'s temp files: only a killed run leaves one.
+pub fn is_write_temp(name: &std::ffi::OsStr) -> bool {
+    let n = name.to_string_lossy();
+    n.starts_with(TEMP_PREFIX) && n.ends_with(TEMP_SUFFIX)
+}
+
 /// Atomically replaces `path` with `bytes`. An existing file's permissions are kept; a new file
 /// gets `new_mode` (e.g. 0o600 for anything holding plaintext) or 0o644.
 pub fn atomic_write(path: &Path, bytes: &[u8], new_mode: Option<u32>) -> Result<(), WriteError> {
@@ -30,8 +40,8 @@ pub fn atomic_write(path: &Path, bytes: &[u8], new_mode: Option<u32>) -> Result<
     std::fs::create_dir_all(&dir).map_err(err(&dir))?;
     let existing = std::fs::metadata(path).ok().map(|m| m.permissions());
     let mut tmp = tempfile::Builder::new()
-        .prefix(".overworld-secrets-")
-        .suffix(".tmp")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(&dir)
         .map_err(err(path))?;
     #[cfg(unix)]

@@ -226,6 +226,30 @@ fn flux_pitfalls() {
     expect_only(&s, &[], "flux.agekey-name");
 }
 
+/// A temp file a killed write left beside its target is a warning of its own, not a source that
+/// fails to decrypt (even when a broad rule's path_regex matches it).
+#[test]
+fn a_temp_file_left_by_a_killed_write_is_a_warning() {
+    let s = clean_repo();
+    s.write(
+        ".sops.yaml",
+        sops_yaml(A).replace("^secrets/.*\\.yaml$", "^secrets/"),
+    );
+    s.write(
+        "secrets/.overworld-secrets-Ab12Cd.tmp",
+        "apiVersion: v1\nkind: Secr",
+    );
+    let (run, codes) = check(&s, &["--require-decrypt"]);
+    assert_eq!(
+        codes,
+        BTreeSet::from(["stale-temp-file".to_string()]),
+        "{run}"
+    );
+    assert_eq!(run.code, Some(0), "a warning alone passes: {run}");
+    let (run, _) = check(&s, &["--strict"]);
+    assert_eq!(run.code, Some(1), "--strict fails on it: {run}");
+}
+
 #[test]
 fn github_annotations_name_file_and_line() {
     let s = clean_repo();

@@ -53,9 +53,21 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 /// Our binary with the clean environment of `util::TestCommand`, plus a private `TMPDIR`, spawned
 /// (not waited for) so a test can kill it.
 fn spawn_ours(s: &Scratch, tmp: &Path, key: &Path, args: &[&str]) -> std::process::Child {
+    spawn_ours_env(s, tmp, key, args, &[])
+}
+
+/// [`spawn_ours`] with extra environment variables (an `EDITOR`, say).
+fn spawn_ours_env(
+    s: &Scratch,
+    tmp: &Path,
+    key: &Path,
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> std::process::Child {
     Command::new(ours_bin())
         .args(args)
         .env_clear()
+        .envs(extra.iter().copied())
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", s.home())
         .env("TMPDIR", tmp)
@@ -81,7 +93,18 @@ fn duration_of(s: &Scratch, tmp: &Path, key: &Path, args: &[&str]) -> Duration {
 
 /// Starts `args`, kills it with SIGKILL after `delay`, and reaps it.
 fn run_and_kill(s: &Scratch, tmp: &Path, key: &Path, args: &[&str], delay: Duration) {
-    let mut child = spawn_ours(s, tmp, key, args);
+    run_and_kill_env(s, tmp, key, args, &[], delay)
+}
+
+fn run_and_kill_env(
+    s: &Scratch,
+    tmp: &Path,
+    key: &Path,
+    args: &[&str],
+    extra: &[(&str, &str)],
+    delay: Duration,
+) {
+    let mut child = spawn_ours_env(s, tmp, key, args, extra);
     std::thread::sleep(delay);
     let _ = child.kill(); // SIGKILL on Unix; an error only means it already exited
     let _ = child.wait();
@@ -590,6 +613,168 @@ fn encrypt_in_place_killed_at_random_points_is_old_or_new() {
         assert_no_temp_files(&tmp);
     }
     eprintln!("encrypt -i kills: {} old, {} new", saw[0], saw[1]);
+}
+
+/// `edit` killed anywhere — while decrypting, while the editor runs (the plaintext copy exists
+/// then), while re-encrypting or writing: the file is the old or the edited version, whole; the
+/// repository holds no plaintext; and the private directory a SIGKILL leaves in TMPDIR is swept
+/// by the next run (it cannot be removed by the killed process itself).
+#[test]
+fn edit_killed_at_random_points_is_old_or_new_and_leaves_no_plaintext() {
+    let s = Scratch::new();
+    let tmp = s.path("../tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let key = identity_file("a");
+    let mut plain = String::new();
+    for i in 0..400 {
+        plain.push_str(&format!("key{i}: {MARKER}-old-{i}\n"));
+    }
+    let edited = plain.replace("-old-", "-new-");
+    s.write("p.yaml", &plain);
+    let enc = s
+        .ours()
+        .age_key_file(&key)
+        .args(["encrypt", "--age", RECIPIENT_A, "p.yaml"])
+        .ok();
+    std::fs::remove_file(s.path("p.yaml")).unwrap();
+    // The editor rewrites every value and takes a moment, so kills land inside it too.
+    let editor = s.write(
+        "../editor.sh",
+        "#!/bin/sh\nsleep 0.05\nsed -i 's/-old-/-new-/' \"$1\"\n",
+    );
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let editor = editor.to_string_lossy().into_owned();
+    let env = [("EDITOR", editor.as_str())];
+    let args = ["edit", "s.yaml"];
+    s.write("s.yaml", &enc.stdout);
+    let t = Instant::now();
+    let st = spawn_ours_env(&s, &tmp, &key, &args, &env).wait().unwrap();
+    assert!(
+        st.success(),
+        "edit must succeed before kills are meaningful"
+    );
+    let window = t.elapsed().as_millis() as u64 + 20;
+    let mut rng = Rng(0x5eed_0003);
+    let (mut old, mut new, mut orphans) = (0, 0, 0);
+    for round in 0..12 {
+        s.write("s.yaml", &enc.stdout);
+        let delay = Duration::from_millis(rng.below(window));
+        run_and_kill_env(&s, &tmp, &key, &args, &env, delay);
+        take_killed_temps(&s.work(), &[MARKER]);
+        let files = snapshot(&s.work());
+        assert_eq!(
+            files.keys().collect::<Vec<_>>(),
+            vec![Path::new("s.yaml")],
+            "round {round}: stray files in the repository"
+        );
+        assert!(
+            !contains(&files[Path::new("s.yaml")], MARKER),
+            "round {round}: plaintext in the file"
+        );
+        let dec = s
+            .sops()
+            .age_key_file(&key)
+            .args(["decrypt", "s.yaml"])
+            .run();
+        assert_eq!(
+            dec.code,
+            Some(0),
+            "round {round} ({delay:?}): not whole\n{dec}"
+        );
+        match dec.stdout_str() {
+            p if p == plain => old += 1,
+            p if p == edited => new += 1,
+            _ => panic!("round {round}: neither the old nor the edited content"),
+        }
+        if !snapshot(&tmp).is_empty() {
+            orphans += 1;
+        }
+        // The next run sweeps what a SIGKILL left in TMPDIR, and leaves nothing itself.
+        s.write("s.yaml", &enc.stdout);
+        let st = spawn_ours_env(&s, &tmp, &key, &args, &env).wait().unwrap();
+        assert!(st.success(), "round {round}: a re-run must succeed");
+        assert_no_temp_files(&tmp);
+    }
+    eprintln!("edit kills: {old} old, {new} new, {orphans} left a private dir (swept)");
+}
+
+/// `updatekeys -y` over a folder of files, killed anywhere: each file either keeps its old
+/// recipients or has the new ones, and decrypts to the same plaintext with the real sops; a
+/// re-run converges.
+#[test]
+fn updatekeys_killed_at_random_points_leaves_each_file_old_or_new() {
+    const RECIPIENT_B: &str = "age1cdrwk9r9p3qeatkhm0p9qyra2jk5834l8r38eyc2ml9l5d59wsfq3u2ccj";
+    let s = Scratch::new();
+    let tmp = s.path("../tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let key = identity_file("a");
+    let rule = |r: &str| format!("creation_rules:\n  - path_regex: ^secrets/\n    age: {r}\n");
+    s.write(".sops.yaml", rule(RECIPIENT_A));
+    let n = 40;
+    let mut originals = BTreeMap::new();
+    for i in 0..n {
+        let rel = format!("secrets/s{i:02}.yaml");
+        s.write(&rel, format!("v: {MARKER}-{i}\n"));
+        s.ours()
+            .age_key_file(&key)
+            .args(["encrypt", "-i", &rel])
+            .ok();
+        originals.insert(rel.clone(), std::fs::read(s.path(&rel)).unwrap());
+    }
+    s.write(".sops.yaml", rule(&format!("{RECIPIENT_A},{RECIPIENT_B}")));
+    let args = ["updatekeys", "-y", "secrets"];
+    let restore = || {
+        for (rel, bytes) in &originals {
+            std::fs::write(s.path(rel), bytes).unwrap();
+        }
+    };
+    let full = duration_of(&s, &tmp, &key, &args);
+    let window = full.as_millis() as u64 + 20;
+    let mut rng = Rng(0x5eed_0004);
+    let mut updated = Vec::new();
+    for round in 0..8 {
+        restore();
+        let delay = Duration::from_millis(rng.below(window));
+        run_and_kill(&s, &tmp, &key, &args, delay);
+        take_killed_temps(&s.path("secrets"), &[MARKER]);
+        let mut now_new = 0;
+        for (i, rel) in originals.keys().enumerate() {
+            let bytes = std::fs::read(s.path(rel)).unwrap();
+            assert!(
+                !contains(&bytes, MARKER),
+                "round {round}: plaintext in {rel}"
+            );
+            let has_b = contains(&bytes, RECIPIENT_B);
+            if has_b {
+                now_new += 1;
+            } else {
+                assert_eq!(
+                    bytes, originals[rel],
+                    "round {round}: {rel} changed but not updated"
+                );
+            }
+            let dec = s.sops().age_key_file(&key).args(["decrypt", rel]).run();
+            assert_eq!(dec.code, Some(0), "round {round}: {rel} not whole\n{dec}");
+            assert_eq!(dec.stdout_str(), format!("v: {MARKER}-{i}\n"), "{rel}");
+        }
+        assert_eq!(
+            snapshot(&s.path("secrets")).len(),
+            n,
+            "round {round}: stray files next to the sources"
+        );
+        assert_no_temp_files(&tmp);
+        updated.push(now_new);
+    }
+    // A full run converges from whatever state the kills left.
+    let st = spawn_ours(&s, &tmp, &key, &args).wait().unwrap();
+    assert!(st.success());
+    for rel in originals.keys() {
+        assert!(
+            contains(&std::fs::read(s.path(rel)).unwrap(), RECIPIENT_B),
+            "{rel}"
+        );
+    }
+    eprintln!("updatekeys kills: files already updated per round {updated:?} of {n}");
 }
 
 // ---------------------------------------------------------------------------------------------

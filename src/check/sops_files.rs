@@ -44,8 +44,11 @@ fn under(p: &Path, roots: &[PathBuf]) -> bool {
 pub fn candidates(c: &SopsCheck) -> Vec<(PathBuf, Option<usize>)> {
     let mut out = Vec::new();
     for f in c.files {
-        // The rules file itself is configuration, never a SOPS source.
-        if f.file_name().is_some_and(|n| n == ".sops.yaml") {
+        // The rules file itself is configuration, never a SOPS source; a temp file left by a
+        // killed write is reported on its own (commands/check.rs).
+        if f.file_name()
+            .is_some_and(|n| n == ".sops.yaml" || crate::fsutil::is_write_temp(n))
+        {
             continue;
         }
         let rule_match = c.config.and_then(|cfg| {

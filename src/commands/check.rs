@@ -67,6 +67,16 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<()> {
 
     // Leaks: private keys and plaintext Secrets outside the TEST-ONLY places.
     for f in &all_files {
+        // fsutil::atomic_write's temp file, left beside its target when a run was killed
+        // mid-write (the target itself is whole: old or new).
+        if f.file_name().is_some_and(crate::fsutil::is_write_temp) {
+            report.findings.push(Finding::warning(
+                f,
+                "stale-temp-file",
+                "left by an interrupted overworld-secrets write; it holds (part of) what was being written next to it: delete it",
+            ));
+            continue;
+        }
         let Ok(meta) = std::fs::metadata(root.join(f)) else {
             continue;
         };

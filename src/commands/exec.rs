@@ -76,10 +76,13 @@ pub(crate) fn take_signal() -> Option<i32> {
 }
 
 /// A fresh private directory (0700, `tempfile` creates it so on Unix) for plaintext; removed when
-/// dropped.
+/// dropped, and on SIGINT/SIGTERM/SIGHUP through [`catch_signals`]. Its name carries our PID, so a
+/// directory left by a run that was SIGKILLed (or lost power) while the editor or command ran is
+/// swept by the next run: see [`sweep_orphaned_private_dirs`].
 pub(crate) fn private_dir(prefix: &str) -> Result<tempfile::TempDir> {
+    sweep_orphaned_private_dirs(&std::env::temp_dir());
     let d = tempfile::Builder::new()
-        .prefix(prefix)
+        .prefix(&format!("{prefix}{}-", std::process::id()))
         .tempdir()
         .map_err(|e| Error::io(std::env::temp_dir(), e))?;
     #[cfg(unix)]
@@ -89,6 +92,58 @@ pub(crate) fn private_dir(prefix: &str) -> Result<tempfile::TempDir> {
             .map_err(|e| Error::io(d.path(), e))?;
     }
     Ok(d)
+}
+
+/// Removes `.overworld-secrets-{edit,exec}-<pid>-*` directories in `tmp` that belong to us and
+/// whose process no longer exists: plaintext left behind by a killed run. A PID that is alive
+/// (even if reused by another program) keeps its directory; nothing else is touched.
+pub(crate) fn sweep_orphaned_private_dirs(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let Some(rest) = name
+            .strip_prefix(".overworld-secrets-edit-")
+            .or_else(|| name.strip_prefix(".overworld-secrets-exec-"))
+        else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid <= 0 || pid as u32 == std::process::id() || !owned_dir(&e) || process_alive(pid) {
+            continue;
+        }
+        let _ = std::fs::remove_dir_all(e.path());
+    }
+}
+
+#[cfg(unix)]
+fn owned_dir(e: &std::fs::DirEntry) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // symlink_metadata: never follow a link someone planted under our name.
+    e.path()
+        .symlink_metadata()
+        .is_ok_and(|m| m.is_dir() && m.uid() == unsafe { libc::geteuid() })
+}
+
+#[cfg(not(unix))]
+fn owned_dir(_e: &std::fs::DirEntry) -> bool {
+    false
+}
+
+#[cfg(unix)]
+fn process_alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only checks for existence and permission.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(not(unix))]
+fn process_alive(_pid: i32) -> bool {
+    true
 }
 
 /// Creates `path` new with mode 0600 and writes `bytes`.
@@ -102,8 +157,9 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         o.mode(0o600);
     }
     let mut f = o.open(path).map_err(|e| Error::io(path, e))?;
-    f.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    f.sync_all().map_err(|e| Error::io(path, e))
+    // No fsync: this is plaintext that lives for one editor session; forcing it onto the disk
+    // would only make it outlive its deletion there.
+    f.write_all(bytes).map_err(|e| Error::io(path, e))
 }
 
 /// One argument runs through `/bin/sh -c` as sops does; several are an argv run directly.
