@@ -491,6 +491,10 @@ pub struct ClusterArgs {
     /// kubeconfig's current context). The kubeconfig is KUBECONFIG or ~/.kube/config.
     #[arg(long, value_name = "CTX")]
     pub context: Option<String>,
+    /// Give up on an API request after this many seconds (connecting, sending, or waiting for
+    /// the answer). A hung API server or proxy otherwise stalls the command forever.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub request_timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]

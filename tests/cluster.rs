@@ -202,9 +202,7 @@ fn demo_pem() -> String {
 }
 
 fn shared_fixture(rel: &str) -> std::path::PathBuf {
-    crate::util::repo_root()
-        .join("../shared/fixtures")
-        .join(rel)
+    crate::util::fixture(rel)
 }
 
 /// A scratch repository: config, `.sops.yaml` for recipient a, a kubeconfig for `server`.
@@ -752,5 +750,155 @@ mod e2e {
                 &context,
             ])
             .ok();
+    }
+}
+
+/// How the faulty API server answers the first request of `cert fetch`.
+#[derive(Clone, Copy, Debug)]
+enum KubeFault {
+    /// The connection is closed with the request unanswered.
+    Reset,
+    /// A 200 whose body stops before its announced length.
+    Truncated,
+    /// A 200 whose body is not the JSON it announces.
+    Malformed,
+    /// Every request answered 503, as an overloaded API server or a proxy in front of it does.
+    Storm503,
+    /// No answer for longer than `--request-timeout`.
+    Slow,
+    /// The service answers, then the certificate proxy returns an HTML page with status 200.
+    HtmlCert,
+}
+
+/// An API server on 127.0.0.1 that misbehaves as `fault` says, on every connection.
+fn faulty_api(fault: KubeFault) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(stream) = conn else { return };
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut out = stream;
+                loop {
+                    // One request head (GETs only: no body).
+                    let mut first = String::new();
+                    if reader.read_line(&mut first).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        let mut h = String::new();
+                        if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                            break;
+                        }
+                    }
+                    let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
+                    let json = |code: u16, body: &str| {
+                        format!("HTTP/1.1 {code} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len())
+                    };
+                    let svc = service("kube-system", "sealed-secrets-controller", "http").1;
+                    let answer = match fault {
+                        KubeFault::Reset => return,
+                        KubeFault::Slow => {
+                            std::thread::sleep(Duration::from_secs(8));
+                            return;
+                        }
+                        KubeFault::Truncated => {
+                            let _ = out.write_all(format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}", svc.len(), &svc[..svc.len() / 2]).as_bytes());
+                            return;
+                        }
+                        KubeFault::Malformed => json(200, "{\"kind\": \"Serv"),
+                        KubeFault::Storm503 => json(
+                            503,
+                            &status(
+                                503,
+                                "ServiceUnavailable",
+                                "the server is currently unable to handle the request",
+                            )
+                            .1,
+                        ),
+                        KubeFault::HtmlCert if path.ends_with("/proxy/v1/cert.pem") => {
+                            let html = "<html><body>502 Bad Gateway</body></html>";
+                            format!("HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\r\n{html}", html.len())
+                        }
+                        KubeFault::HtmlCert => json(200, &svc),
+                    };
+                    if out.write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+/// Network faults between us and the API server (issue 10): each ends in a clear error naming
+/// the cluster and what was being done, with a non-zero exit, within the request timeout, with
+/// no certificate written; a re-run against a healthy server converges.
+#[test]
+fn kube_api_faults_fail_clearly_and_a_rerun_converges() {
+    for fault in [
+        KubeFault::Reset,
+        KubeFault::Truncated,
+        KubeFault::Malformed,
+        KubeFault::Storm503,
+        KubeFault::Slow,
+        KubeFault::HtmlCert,
+    ] {
+        let url = faulty_api(fault);
+        let s = repo(&url, ("sealed-secrets-controller", "kube-system"), "");
+        let t = Instant::now();
+        let run = ours(&s)
+            .args([
+                "cert",
+                "fetch",
+                "--cluster",
+                "demo",
+                "--request-timeout",
+                "2",
+            ])
+            .run();
+        let took = t.elapsed();
+        assert_ne!(run.code, Some(0), "{fault:?}: {run}");
+        let err = run.stderr_str();
+        assert!(
+            err.contains("cluster demo"),
+            "{fault:?}: the error must name the cluster: {run}"
+        );
+        assert!(
+            err.contains("services") || err.contains("certificate"),
+            "{fault:?}: the error must say what was being done: {run}"
+        );
+        assert!(!err.contains("panicked"), "{fault:?}: {run}");
+        assert!(took < Duration::from_secs(20), "{fault:?}: took {took:?}");
+        assert!(
+            !s.path("keys/clusters/demo.pem").exists(),
+            "{fault:?}: wrote a certificate"
+        );
+
+        // The same repository against a healthy API server: the re-run converges.
+        let api = FakeApi::start(|r| {
+            match r.path() {
+            "/api/v1/namespaces/kube-system/services/sealed-secrets-controller" => {
+                service("kube-system", "sealed-secrets-controller", "http")
+            }
+            "/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:http/proxy/v1/cert.pem" => {
+                (200, demo_pem())
+            }
+            _ => status(404, "NotFound", "not found"),
+        }
+        });
+        let kubeconfig = String::from_utf8(s.read("kubeconfig"))
+            .unwrap()
+            .replace(&url, &api.url());
+        s.write("kubeconfig", kubeconfig);
+        ours(&s).args(["cert", "fetch", "--cluster", "demo"]).ok();
+        assert_eq!(
+            String::from_utf8(s.read("keys/clusters/demo.pem")).unwrap(),
+            demo_pem()
+        );
+        eprintln!("{fault:?}: {}", err.lines().next().unwrap_or(""));
     }
 }

@@ -27,14 +27,9 @@ fn run(cwd: &Path, args: &[&str]) -> Output {
         .expect("run overworld-secrets")
 }
 
-/// The vendored ESO CRDs: the harness copy in `tests/schemas/` when present, else the shared one.
+/// The vendored ESO CRDs (`tests/schemas/`, copied from the upstream release; see its README).
 fn schema_dir() -> PathBuf {
-    let local = root().join("tests/schemas/external-secrets");
-    if local.is_dir() {
-        local
-    } else {
-        root().join("../shared/schemas/external-secrets")
-    }
+    root().join("tests/schemas/external-secrets")
 }
 
 /// Strict Draft-4 validators for the `v1` ExternalSecret and ClusterSecretStore schemas, built

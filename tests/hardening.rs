@@ -1025,6 +1025,8 @@ enum Wire {
     Malformed,
     /// A proxy's HTML error page.
     Html502,
+    /// The correct answer, but only after 3 s (longer than the client's timeout).
+    Slow,
     /// A correct login answer.
     Good,
 }
@@ -1074,6 +1076,13 @@ fn raw_server(script: Vec<Wire>) -> String {
                 ),
                 Wire::Malformed => "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 13\r\nconnection: close\r\n\r\n{\"accessToken".to_string(),
                 Wire::Html502 => "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: 27\r\nconnection: close\r\n\r\n<html>bad gateway</html>\r\n".to_string(),
+                Wire::Slow => {
+                    std::thread::sleep(Duration::from_secs(3));
+                    format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{good}",
+                        good.len()
+                    )
+                }
                 Wire::Good => format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{good}",
                     good.len()
@@ -1090,16 +1099,26 @@ fn raw_server(script: Vec<Wire>) -> String {
 fn infisical_wire_faults_fail_clearly_and_a_rerun_converges() {
     use overworld_secrets::infisical::client::{Client, ClientOptions, Credentials, RetryPolicy};
     use overworld_secrets::secret::SecretBytes;
-    for fault in [Wire::Reset, Wire::Truncated, Wire::Malformed, Wire::Html502] {
-        let url = raw_server(vec![fault, Wire::Good]);
-        let opts = ClientOptions {
+    // Each fault fills every attempt the client makes (a 5xx storm for Html502, a hung server
+    // for Slow); the server then recovers.
+    let faults = [
+        Wire::Reset,
+        Wire::Truncated,
+        Wire::Malformed,
+        Wire::Html502,
+        Wire::Slow,
+    ];
+    for fault in faults {
+        // The fault repeats on every connection, however many attempts the client makes.
+        let url = raw_server(vec![fault]);
+        let mut opts = ClientOptions {
             host: url.clone(),
             ca_pem: None,
             ca_only: false,
             insecure: false,
             timeout: Duration::from_secs(2),
             retry: RetryPolicy {
-                max_attempts: 2,
+                max_attempts: 3,
                 base_delay: Duration::from_millis(10),
                 max_retry_after: Duration::from_secs(1),
             },
@@ -1109,10 +1128,12 @@ fn infisical_wire_faults_fail_clearly_and_a_rerun_converges() {
         let mut c = Client::new(&opts, creds()).unwrap();
         let err = c.login().expect_err("a broken answer must not log in");
         let msg = err.to_string();
+        // Bounded: at most 3 attempts of at most the 2 s timeout each, plus backoff.
         assert!(t.elapsed() < Duration::from_secs(10), "{msg}");
         assert!(msg.contains("login"), "the error must name the call: {msg}");
         assert!(!msg.contains(MARKER) && !format!("{err:?}").contains(MARKER));
-        // The next attempt reaches a healthy server and succeeds.
+        // Once the server answers again, a re-run logs in.
+        opts.host = raw_server(vec![Wire::Good]);
         let mut c = Client::new(&opts, creds()).unwrap();
         c.login()
             .unwrap_or_else(|e| panic!("re-run after {msg}: {e}"));

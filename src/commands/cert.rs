@@ -42,7 +42,8 @@ pub(crate) fn connect(
     args: &ClusterArgs,
 ) -> Result<ApiClient> {
     let context = args.context.as_deref().or(cluster.context.as_deref());
-    rt.block_on(ApiClient::from_kubeconfig(context))
+    let timeout = std::time::Duration::from_secs(args.request_timeout.max(1));
+    rt.block_on(ApiClient::from_kubeconfig(context, timeout))
         .map_err(|e| in_cluster(cluster, e))
 }
 

@@ -235,7 +235,7 @@ mod tests {
 
     const KEY_SECRET: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/sealed/TEST-ONLY-sealing-key.secret.yaml"
+        "/tests/fixtures/sealed/TEST-ONLY-sealing-key.secret.yaml"
     );
 
     fn fixture_key() -> SecretObject {

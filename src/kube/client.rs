@@ -16,8 +16,12 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    /// The client for `context` (or the kubeconfig's current context).
-    pub async fn from_kubeconfig(context: Option<&str>) -> Result<ApiClient, KubeError> {
+    /// The client for `context` (or the kubeconfig's current context); every request gives up
+    /// after `timeout` (kube-rs waits for an answer forever by default).
+    pub async fn from_kubeconfig(
+        context: Option<&str>,
+        timeout: std::time::Duration,
+    ) -> Result<ApiClient, KubeError> {
         let kubeconfig = Kubeconfig::read().map_err(|e| KubeError::Kubeconfig(super::chain(&e)))?;
         let context_name = context
             .map(str::to_string)
@@ -46,9 +50,16 @@ impl ApiClient {
             context: Some(context_name.clone()),
             ..Default::default()
         };
-        let config = ::kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        let mut config = ::kube::Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
             .map_err(|e| KubeError::Kubeconfig(super::chain(&e)))?;
+        config.connect_timeout = Some(timeout);
+        config.read_timeout = Some(timeout);
+        config.write_timeout = Some(timeout);
+        // kube-rs's default retry answers a 429/503/504 storm with 15 retries over ~4 minutes,
+        // past any timeout. A command fails fast instead, naming what it was doing; the user
+        // (or the CI job) re-runs, and every command here is safe to re-run.
+        config.default_retry = false;
         let server = config.cluster_url.to_string();
         let client = ::kube::Client::try_from(config)
             .map_err(|e| KubeError::Kubeconfig(super::chain(&e)))?;

@@ -27,8 +27,12 @@ pub enum KubeError {
     Kubeconfig(String),
     #[error("cannot reach the API server {server}: connection refused — is the cluster running and is the kubeconfig context ({context}) the right one?")]
     Unreachable { server: String, context: String },
-    #[error("cannot reach the API server {server}: {reason}")]
-    Transport { server: String, reason: String },
+    #[error("lost the API server {server} while trying to {action}: {reason} (re-run once the server, or the proxy in front of it, answers)")]
+    Transport {
+        server: String,
+        action: String,
+        reason: String,
+    },
     #[error("the API server refused to {action} (403 Forbidden: {message}); your user needs RBAC permission for it — check `kubectl auth can-i` with the same context, or use a context with more rights")]
     Forbidden { action: String, message: String },
     #[error("the API server rejected our credentials while trying to {action} (401 Unauthorized): refresh the login of the kubeconfig context (an expired token or exec plugin)")]
@@ -105,6 +109,7 @@ impl KubeError {
                 } else if is_transport(&other) {
                     KubeError::Transport {
                         server: client.server.clone(),
+                        action: action.into(),
                         reason: chain(&other),
                     }
                 } else {

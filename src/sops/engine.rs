@@ -470,7 +470,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn fixtures() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/sops")
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sops")
     }
 
     fn conv(v: &serde_yaml_ng::Value) -> Node {
