@@ -785,7 +785,7 @@ impl Builder {
                         if i == 0 {
                             self.check_duplicates(r)?;
                         }
-                        match self.convert(r)? {
+                        match self.convert(r, 0)? {
                             Node::Mapping(m) => m,
                             _ => unreachable!(),
                         }
@@ -886,15 +886,28 @@ impl Builder {
         }
     }
 
-    fn convert(&self, id: usize) -> Result<Node, FormatError> {
+    /// The tree under node `id`, aliases expanded; `depth` counts collection levels from the root.
+    fn convert(&self, id: usize, depth: usize) -> Result<Node, FormatError> {
         if !self.convert_budget.take() {
             return Err(FormatError::syntax(
                 "yaml: document contains excessive aliasing",
                 None,
             ));
         }
+        // The parser bounds nesting as written, but an alias repeats a whole subtree wherever it
+        // is used, so anchors chained inside deep collections nest thousands of levels once
+        // expanded; every later walk recurses per level and would overflow the stack (found by
+        // fuzz/sops_store_roundtrip, a SIGSEGV). Expanded nesting gets the same bound.
+        if depth >= MAX_DEPTH && matches!(self.nodes[id], RNode::Map(_) | RNode::Seq(_)) {
+            return Err(FormatError::syntax(
+                format!("yaml: exceeded max depth of {MAX_DEPTH} (once aliases are expanded)"),
+                None,
+            ));
+        }
         Ok(match &self.nodes[id] {
-            RNode::Alias(t) => self.convert_budget.inside_alias(|| self.convert(*t))?,
+            RNode::Alias(t) => self
+                .convert_budget
+                .inside_alias(|| self.convert(*t, depth))?,
             RNode::Scalar(s) => convert_scalar(s)?,
             RNode::Map(c) => {
                 let mut m = Mapping::new();
@@ -903,7 +916,8 @@ impl Builder {
                         m.entries.push(Entry::Comment(comment(t)));
                     }
                     let key = self.key_text(*k)?;
-                    m.entries.push(Entry::Pair(key, self.convert(*v)?));
+                    m.entries
+                        .push(Entry::Pair(key, self.convert(*v, depth + 1)?));
                 }
                 for t in c.slots.last().into_iter().flatten() {
                     m.entries.push(Entry::Comment(comment(t)));
@@ -916,7 +930,7 @@ impl Builder {
                     for t in &c.slots[i] {
                         items.push(Item::Comment(comment(t)));
                     }
-                    items.push(Item::Node(self.convert(*v)?));
+                    items.push(Item::Node(self.convert(*v, depth + 1)?));
                 }
                 for t in c.slots.last().into_iter().flatten() {
                     items.push(Item::Comment(comment(t)));
