@@ -347,6 +347,28 @@ fn an_inline_comment_after_a_flow_value_goes_where_sops_puts_it() {
     }
 }
 
+/// fuzz/sops_store_roundtrip (session 2): go-yaml writes a key longer than 128 bytes, or one
+/// spanning lines, as an explicit `? key` / `: value` pair; we wrote it as a plain key, which
+/// differs from sops and, past 1,024 bytes, is not YAML any parser reads back.
+#[test]
+fn long_and_multiline_keys_are_explicit_keys_like_sops() {
+    let long = format!("k{}", "0".repeat(140));
+    let cases: Vec<String> = vec![
+        format!("{long}: 1\nb: 2\n"),
+        format!("m:\n  {long}: {{x: 1}}\n  {long}-2:\n    - 1\n  y: 2\n"),
+        format!("l:\n  - {long}: v\n    z: 1\n"),
+        format!("{long}: null\n{long}-3: {{}}\n{long}-2: [a, {{b: 1}}]\n"),
+        format!("m:\n  - - {long}: 1\n"),
+        format!("? k{}\n: 1\n", "x".repeat(1100)),
+        "\"a\\nb\": 1\nc: 2\n".to_string(),
+        "\"a\\nb\\n\": x\n".to_string(),
+        "\"\\na\": x\n".to_string(),
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        assert_sops_agrees(i, case.as_bytes());
+    }
+}
+
 /// The real sops encrypts `case`; both tools decrypt it to the same bytes; and our encryption
 /// of the plaintext decrypts with sops to what sops itself gives.
 fn assert_sops_agrees(i: usize, case: &[u8]) {

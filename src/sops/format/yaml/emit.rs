@@ -111,8 +111,18 @@ impl Emitter {
                         self.spaces(indent);
                     }
                     inline = false;
-                    self.key(k);
-                    self.value_after_key(v, indent);
+                    if k.starts_with('\t') && choose_style(k.as_bytes(), false) == Style::Literal {
+                        // The tab-led multi-line quirk of values (`scalar_value`) hits keys too:
+                        // sops 3.11 writes such a key as `null` (and then cannot decrypt its own
+                        // file: "non-string key"); byte compatibility means the same.
+                        self.out.extend_from_slice(b"null:");
+                        self.value_after_key(v, indent);
+                    } else if needs_explicit_key(k) {
+                        self.explicit_pair(k, v, indent);
+                    } else {
+                        self.key(k);
+                        self.value_after_key(v, indent);
+                    }
                 }
             }
         }
@@ -127,6 +137,34 @@ impl Emitter {
         let style = choose_style(k.as_bytes(), true);
         self.write_scalar_text(k.as_bytes(), style, 0);
         self.out.push(b':');
+    }
+
+    /// go-yaml's explicit key (`? key` / `: value`), used when a key cannot be a simple key:
+    /// longer than 128 bytes or spanning lines. The key is written as a block node (so a
+    /// multi-line key is a literal block), the value after `:` on the next line, a collection
+    /// value starting on that line at the nested column (found by fuzz/sops_store_roundtrip: a
+    /// key over 1,024 bytes written plain made output no YAML parser reads).
+    fn explicit_pair(&mut self, k: &str, v: &Node, indent: usize) {
+        let inner = self.deeper(indent);
+        self.out.extend_from_slice(b"? ");
+        let style = choose_style(k.as_bytes(), false);
+        self.write_scalar_text(k.as_bytes(), style, inner);
+        if style != Style::Literal {
+            self.out.push(b'\n');
+        }
+        self.spaces(indent);
+        self.out.push(b':');
+        match v {
+            Node::Mapping(m) if m.pairs().next().is_some() => {
+                self.spaces(inner - indent - 1);
+                self.mapping(m, inner, true);
+            }
+            Node::Sequence(items) if items.iter().any(|i| matches!(i, Item::Node(_))) => {
+                self.spaces(inner - indent - 1);
+                self.sequence(items, inner, true);
+            }
+            _ => self.value_after_key(v, indent),
+        }
     }
 
     fn value_after_key(&mut self, v: &Node, indent: usize) {
@@ -369,6 +407,12 @@ enum Style {
 /// go-yaml v3's choice for a string: the encoder asks for double quotes when the plain text would
 /// read back as another type; libyaml's analysis then downgrades plain → single → double and
 /// literal → double as the characters require (SOPS.md §8.2).
+/// go-yaml's `yaml_emitter_check_simple_key` for a scalar key: at most 128 bytes, one line.
+/// The merge key is always written `!!merge <<:`.
+fn needs_explicit_key(k: &str) -> bool {
+    k != "<<" && (k.len() > 128 || analyze(k.as_bytes()).multiline)
+}
+
 fn choose_style(v: &[u8], key: bool) -> Style {
     let s = std::str::from_utf8(v).unwrap_or("");
     let a = analyze(v);

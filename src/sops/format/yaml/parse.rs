@@ -415,7 +415,19 @@ impl Builder {
         }
         for (id, pos) in first {
             let col = match &self.nodes[id] {
-                RNode::Map(_) => column_of(text, pos),
+                RNode::Map(_) => {
+                    // An explicit key (`? key`) starts at its `?`, not at the key text.
+                    let bytes = text.as_bytes();
+                    let mut p = pos;
+                    while p > 0 && matches!(bytes[p - 1], b' ' | b'\t') {
+                        p -= 1;
+                    }
+                    if p > 0 && bytes[p - 1] == b'?' && p != pos {
+                        column_of(text, p - 1)
+                    } else {
+                        column_of(text, pos)
+                    }
+                }
                 RNode::Seq(_) => {
                     // The item starts after `- `: walk back to the dash.
                     let bytes = text.as_bytes();
