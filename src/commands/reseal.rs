@@ -396,9 +396,12 @@ pub fn reseal_cluster(
     .into_iter()
     .collect::<std::result::Result<Vec<_>, String>>()
     .map_err(Error::Usage)?;
-    for (rel, _, bytes) in &outputs {
-        let path = cluster.sealed.join(rel);
-        if fsutil::write_if_changed(&path, bytes, None)? {
+    // Each write is a temp file, an fsync and a rename: waiting on the disk, so on every core.
+    let wrote = crate::par::map(outputs.iter().collect(), |(rel, _, bytes)| {
+        fsutil::write_if_changed(&cluster.sealed.join(rel), bytes, None)
+    });
+    for ((rel, _, _), w) in outputs.iter().zip(wrote) {
+        if w? {
             res.written.push(shown_of(rel));
         } else {
             res.unchanged += 1;
