@@ -498,6 +498,9 @@ impl Builder {
     /// line; own-line comments go before the next entry unless the next entry closes blocks, in
     /// which case the rules in [`Builder::place_gap`] decide which closing block keeps them.
     fn place_comments(&mut self, text: &str, comments: &[SrcComment]) {
+        if comments.is_empty() {
+            return; // the usual SOPS file: nothing to place, no line table to build
+        }
         let starts = line_starts(text);
         let lines: Vec<&str> = starts
             .iter()
@@ -1072,6 +1075,11 @@ fn line_starts(text: &str) -> Vec<usize> {
     let mut out = vec![0];
     let mut i = 0;
     while i < b.len() {
+        // Only these bytes can start a break (`\n`, `\r`, U+0085's 0xC2, U+2028/9's 0xE2).
+        if !matches!(b[i], b'\n' | b'\r' | 0xC2 | 0xE2) {
+            i += 1;
+            continue;
+        }
         match break_len(b, i) {
             0 => i += 1,
             n => {
