@@ -46,7 +46,9 @@ fn main() {
 
     // `decrypt` or `seal` as the argument runs only that floor (`bench/bench.py` counts the
     // instructions of `one_file` under callgrind with `decrypt`).
-    let only = std::env::args().nth(1).filter(|a| a == "decrypt" || a == "seal");
+    let only = std::env::args()
+        .nth(1)
+        .filter(|a| a == "decrypt" || a == "seal");
     if only.as_deref() == Some("seal") {
         seal_floor();
         return;
