@@ -7,7 +7,7 @@
 //! It must never weaken a check to make a run pass: a kill that lands after the command finished
 //! is still checked, and the real sops (not our decrypt) judges every "new" file.
 
-use crate::util::{identity_file, ours_bin, repo_root, Run, Scratch};
+use crate::util::{copy_dir, identity_file, ours_bin, repo_root, snapshot, Run, Scratch};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -26,24 +26,6 @@ impl Rng {
         self.0 ^= self.0 << 17;
         self.0 % n.max(1)
     }
-}
-
-/// Every file under `dir` (relative path → bytes); missing dir → empty.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, d: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        let Ok(rd) = std::fs::read_dir(d) else { return };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else if let Ok(bytes) = std::fs::read(&p) {
-                out.insert(p.strip_prefix(root).unwrap().to_path_buf(), bytes);
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
 }
 
 fn contains(hay: &[u8], needle: &str) -> bool {
@@ -459,18 +441,6 @@ fn unreadable_yaml_that_sops_writes_is_written_identically() {
 // ---------------------------------------------------------------------------------------------
 
 const DEMO_KEY: &str = "keys/demo/TEST-ONLY-age.agekey";
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
 
 /// The demo repository (config, rules, keys, sources), as `tests/reseal.rs` builds it.
 fn demo_repo() -> Scratch {

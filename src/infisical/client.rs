@@ -420,17 +420,7 @@ impl Client {
         });
         let route = "v1/auth/universal-auth/login";
         let host = self.base.as_str().trim_end_matches('/').to_string();
-        let resp = self
-            .http
-            .post(self.url(route, &[]))
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_vec())
-            .send()
-            .map_err(|e| InfisicalError::Transport {
-                method: "POST".into(),
-                route: format!("/api/{route}"),
-                detail: transport_detail(&e),
-            })?;
+        let resp = self.post_once(route, &body)?;
         let status = resp.status();
         let bytes = Zeroizing::new(resp.bytes().map(|b| b.to_vec()).unwrap_or_default());
         if !status.is_success() {
@@ -455,6 +445,21 @@ impl Client {
         Ok(())
     }
 
+    /// One POST of a JSON body outside the retrying `call` path (login, revoke): a transport
+    /// failure is an error naming the route.
+    fn post_once(&self, route: &str, body: &[u8]) -> Result<Response> {
+        self.http
+            .post(self.url(route, &[]))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_vec())
+            .send()
+            .map_err(|e| InfisicalError::Transport {
+                method: "POST".into(),
+                route: format!("/api/{route}"),
+                detail: transport_detail(&e),
+            })
+    }
+
     /// Revokes the token (§2.3). Best effort, one attempt; the caller warns on failure.
     pub fn revoke(&mut self) -> Result<()> {
         let Some(token) = self.token.take() else {
@@ -469,17 +474,7 @@ impl Client {
             access_token: &token.0,
         });
         let route = "v1/auth/token/revoke";
-        let resp = self
-            .http
-            .post(self.url(route, &[]))
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_vec())
-            .send()
-            .map_err(|e| InfisicalError::Transport {
-                method: "POST".into(),
-                route: format!("/api/{route}"),
-                detail: transport_detail(&e),
-            })?;
+        let resp = self.post_once(route, &body)?;
         let status = resp.status();
         if status.is_success() {
             Ok(())
