@@ -155,7 +155,10 @@ impl Identities {
         ids.extend(
             x25519
                 .into_iter()
-                .map(|id| Box::new(id) as Box<dyn ::age::Identity + Send + Sync>),
+                .map(|id| match age::FastX25519::from_age(&id) {
+                    Some(fast) => Box::new(fast) as Box<dyn ::age::Identity + Send + Sync>,
+                    None => Box::new(id),
+                }),
         );
         Ok(Identities {
             ids,
