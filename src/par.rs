@@ -1,9 +1,10 @@
 //! Ordered parallel map over the machine's cores, for the per-file work of `reseal` and `check`
 //! (decrypting sources is an X25519 agreement per file; sealing is an RSA operation per value).
 //!
-//! Scoped threads and contiguous chunks are enough: the items of one run cost about the same, so
-//! there is nothing for a work-stealing pool to balance, and results come back in input order,
-//! which keeps output and the first reported error deterministic.
+//! Scoped threads taking the next item from a shared counter: items of one run cost about the
+//! same, but a VM's cores do not run at the same speed, and fixed halves left one core idle while
+//! the other finished (issue 9). Results come back in input order, which keeps output and the
+//! first reported error deterministic.
 
 /// Stack for the workers: as much as the main thread has, because they parse YAML, whose
 /// nesting limit (`sops::format::yaml`) was sized against an 8 MiB stack.
@@ -26,39 +27,53 @@ where
     R: Send,
     F: Fn(T) -> R + Sync,
 {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
     let threads = threads_for(items.len());
     if threads <= 1 {
         return items.into_iter().map(f).collect();
     }
-    let per = items.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<T>> = Vec::with_capacity(threads);
-    let mut rest = items.into_iter();
-    loop {
-        let chunk: Vec<T> = rest.by_ref().take(per).collect();
-        if chunk.is_empty() {
-            break;
+    let n = items.len();
+    // One lock per item, taken once by whichever worker draws its index: never contended.
+    let slots: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= n {
+                return done;
+            }
+            let item = slots[i]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .expect("each index is drawn once");
+            done.push((i, f(item)));
         }
-        chunks.push(chunk);
-    }
-    let f = &f;
+    };
+    let mut out: Vec<Option<R>> = (0..n).map(|_| None).collect();
     std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
+        let work = &work;
+        // The caller only waits: its stack may be smaller than the workers' (a test thread's).
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
                 std::thread::Builder::new()
                     .stack_size(WORKER_STACK)
-                    .spawn_scoped(s, move || chunk.into_iter().map(f).collect::<Vec<R>>())
+                    .spawn_scoped(s, work)
                     .expect("spawning a worker thread")
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(v) => v,
+        for h in handles {
+            match h.join() {
+                Ok(v) => v.into_iter().for_each(|(i, r)| out[i] = Some(r)),
                 Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
+            }
+        }
+    });
+    out.into_iter()
+        .map(|r| r.expect("every item was mapped"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 //! Nothing is written until every source has decrypted and every object has been built: a wrong
 //! key, a tampered source or a missing namespace leaves every output untouched.
 
-use crate::sealed::{self, PreparedSeal, SealedSecret, SealingCert, SecretManifest};
+use crate::sealed::{self, PreparedSeal, SealedSecret, SecretManifest};
 use crate::secret::{Key32, SecretBytes};
 use crate::sops::tree::{Mapping, Node, Scalar};
 use hmac::{Hmac, Mac};
@@ -261,49 +261,46 @@ impl Planned {
     }
 }
 
-/// Decides, per item, whether its existing ciphertext can stay.
+/// Where one source's SealedSecret goes, relative to the cluster's sealed folder.
 ///
 /// `sealed_paths` (absolute files, keyed by [`sealed_path_key`]) sends a SealedSecret to the file
 /// an adopted repository already references instead of the standard layout; such a plan's `rel`
 /// is that absolute path (`sealed_dir.join(abs)` is `abs`).
-pub fn plan(
-    sealed_dir: &Path,
-    cert: &SealingCert,
-    sources: Vec<Source>,
-    force: bool,
-    sealed_paths: &BTreeMap<String, PathBuf>,
-) -> Result<Vec<Planned>, String> {
-    let spki = cert.spki_sha256();
-    let mut seen: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
-    let mut placed = Vec::new();
-    for source in sources {
-        let rel = sealed_paths
-            .get(&sealed_path_key(&source.prepared))
-            .cloned()
-            .unwrap_or_else(|| output_rel(&source.prepared));
-        if let Some(first) = seen.insert(rel.clone(), source.file.clone()) {
-            return Err(format!(
-                "{} and {} both define Secret {}/{}: each Secret needs exactly one source",
-                first.display(),
-                source.file.display(),
-                source
-                    .prepared
-                    .namespace
-                    .as_deref()
-                    .unwrap_or("(cluster-wide)"),
-                source.prepared.name
-            ));
-        }
-        placed.push((rel, source));
-    }
-    // Reading and parsing the previous outputs is per-file work like the decryption before it.
-    Ok(crate::par::map(placed, |(rel, source)| {
-        plan_one(sealed_dir, &spki, force, rel, source)
-    }))
+pub fn placement(source: &Source, sealed_paths: &BTreeMap<String, PathBuf>) -> PathBuf {
+    sealed_paths
+        .get(&sealed_path_key(&source.prepared))
+        .cloned()
+        .unwrap_or_else(|| output_rel(&source.prepared))
 }
 
-/// What happens to each item of one source, from its previous output (if any).
-fn plan_one(sealed_dir: &Path, spki: &str, force: bool, rel: PathBuf, source: Source) -> Planned {
+/// Fails if two sources define the same Secret (they would write the same output), naming both.
+/// `placed` is in source order: (output, source file, namespace, name).
+pub fn check_unique<'a>(
+    placed: impl IntoIterator<Item = (&'a Path, &'a Path, Option<&'a str>, &'a str)>,
+) -> Result<(), String> {
+    let mut seen: BTreeMap<&Path, &Path> = BTreeMap::new();
+    for (rel, file, namespace, name) in placed {
+        if let Some(first) = seen.insert(rel, file) {
+            return Err(format!(
+                "{} and {} both define Secret {}/{name}: each Secret needs exactly one source",
+                first.display(),
+                file.display(),
+                namespace.unwrap_or("(cluster-wide)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What happens to each item of one source, from its previous output (if any) at
+/// `sealed_dir.join(rel)`; `spki` is the certificate's [`sealed::SealingCert::spki_sha256`].
+pub fn plan_one(
+    sealed_dir: &Path,
+    spki: &str,
+    force: bool,
+    rel: PathBuf,
+    source: Source,
+) -> Planned {
     let existing = std::fs::read(sealed_dir.join(&rel)).ok();
     let mut digests = BTreeMap::new();
     for item in source.prepared.items() {

@@ -93,18 +93,34 @@ fn run_and_kill_env(
 }
 
 /// A SIGKILL gives `fsutil::atomic_write` no chance to remove its temp file; what may remain is
-/// one `.overworld-secrets-*.tmp` beside the target, holding (part of) the NEW, already encrypted
-/// bytes. Known gap (fuzz/README.md): nothing sweeps them later. This removes them after checking
-/// that each is such a file and holds no plaintext (`forbidden`), so the next round starts clean.
+/// a `.overworld-secrets-<pid>-*.tmp` beside the target, holding (part of) the NEW, already
+/// encrypted bytes; only `reseal` sweeps them on its next run. This removes them after checking
+/// that each holds no plaintext (`forbidden`), so the next round starts clean.
 fn take_killed_temps(dir: &Path, forbidden: &[&str]) -> usize {
+    let n = killed_temps_in(dir, forbidden);
+    for p in snapshot(dir).into_keys().filter(|p| is_temp_name(p)) {
+        std::fs::remove_file(dir.join(p)).unwrap();
+    }
+    n
+}
+
+fn is_temp_name(p: &Path) -> bool {
+    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+    name.starts_with(".overworld-secrets-") && name.ends_with(".tmp")
+}
+
+/// How many temp files a killed run left below `dir`, checking that none holds plaintext.
+fn killed_temps_in(dir: &Path, forbidden: &[&str]) -> usize {
     let mut n = 0;
     for (p, bytes) in snapshot(dir) {
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with(".overworld-secrets-") && name.ends_with(".tmp") {
+        if is_temp_name(&p) {
             for f in forbidden {
-                assert!(!contains(&bytes, f), "plaintext in the temp file {name}");
+                assert!(
+                    !contains(&bytes, f),
+                    "plaintext in the temp file {}",
+                    p.display()
+                );
             }
-            std::fs::remove_file(dir.join(&p)).unwrap();
             n += 1;
         }
     }
@@ -524,8 +540,13 @@ fn reseal_killed_at_random_points_leaves_every_file_whole() {
     for round in 0..10 {
         let delay = Duration::from_millis(rng.below(window));
         run_and_kill(&s, &tmp, &key, &args, delay);
-        killed_temps += take_killed_temps(&sealed_dir, &["kind: Secret\n", "stringData"]);
-        let all_now = snapshot(&sealed_dir);
+        // Temp files stay for the next run to sweep (each round's run sweeps the last one's).
+        let temps = killed_temps_in(&sealed_dir, &["kind: Secret\n", "stringData"]);
+        killed_temps = killed_temps.max(temps);
+        let all_now: BTreeMap<PathBuf, Vec<u8>> = snapshot(&sealed_dir)
+            .into_iter()
+            .filter(|(p, _)| !is_temp_name(p))
+            .collect();
         assert_eq!(
             all_now.keys().collect::<Vec<_>>(),
             all_before.keys().collect::<Vec<_>>(),
@@ -536,10 +557,27 @@ fn reseal_killed_at_random_points_leaves_every_file_whole() {
         }
         assert_no_temp_files(&tmp);
     }
-    eprintln!("reseal kills: {killed_temps} temp file(s) left behind (ciphertext only)");
-    // A plain re-run converges.
+    eprintln!(
+        "reseal kills: at most {killed_temps} temp file(s) left by one kill (ciphertext only)"
+    );
+    // A plain re-run converges, and removes what killed runs left, but not a live run's file.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = gone.id();
+    gone.wait().unwrap();
+    let dead = sealed_dir.join(format!("minio/.overworld-secrets-{dead_pid}-x1.tmp"));
+    let live = sealed_dir.join(format!(".overworld-secrets-{}-x2.tmp", std::process::id()));
+    std::fs::write(&dead, "left by a killed run").unwrap();
+    std::fs::write(&live, "being written by a live run").unwrap();
     let status = spawn_ours(&s, &tmp, &key, &["reseal"]).wait().unwrap();
     assert!(status.success());
+    assert!(!dead.exists(), "a killed run's temp file is swept");
+    assert!(live.exists(), "a live process's temp file is left alone");
+    std::fs::remove_file(&live).unwrap();
+    assert_eq!(
+        killed_temps_in(&sealed_dir, &[]),
+        0,
+        "the next run sweeps killed runs' temp files"
+    );
 }
 
 /// An I/O error in the middle of a reseal (one target cannot be replaced: a directory stands

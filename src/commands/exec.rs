@@ -113,7 +113,11 @@ pub(crate) fn sweep_orphaned_private_dirs(tmp: &Path) {
         let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
             continue;
         };
-        if pid <= 0 || pid as u32 == std::process::id() || !owned_dir(&e) || process_alive(pid) {
+        if pid <= 0
+            || pid as u32 == std::process::id()
+            || !owned_dir(&e)
+            || crate::fsutil::process_alive(pid)
+        {
             continue;
         }
         let _ = std::fs::remove_dir_all(e.path());
@@ -132,18 +136,6 @@ fn owned_dir(e: &std::fs::DirEntry) -> bool {
 #[cfg(not(unix))]
 fn owned_dir(_e: &std::fs::DirEntry) -> bool {
     false
-}
-
-#[cfg(unix)]
-fn process_alive(pid: i32) -> bool {
-    // SAFETY: kill with signal 0 only checks for existence and permission.
-    let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
-}
-
-#[cfg(not(unix))]
-fn process_alive(_pid: i32) -> bool {
-    true
 }
 
 /// Creates `path` new with mode 0600 and writes `bytes`.

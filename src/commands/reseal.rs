@@ -7,7 +7,7 @@ use crate::cli::ResealArgs;
 use crate::config::{Cluster, Config};
 use crate::error::{Error, Result};
 use crate::fsutil;
-use crate::reseal::{self, ItemFate, Planned, Source};
+use crate::reseal::{self, Planned, Source};
 use crate::sealed::{BuildOptions, SealedSecret, SealingCert};
 use crate::sops::engine;
 use crate::sops::format::Format;
@@ -114,19 +114,6 @@ fn source_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Decrypts every source and prepares every SealedSecret; nothing is written here.
-fn load_sources(config: &Config, cluster: &Cluster, ids: &Identities) -> Result<Vec<Source>> {
-    // One file per task: each costs an age unwrap (an X25519 agreement) and a YAML parse.
-    let per_file = crate::par::map(source_files(&cluster.sources)?, |file| {
-        load_source(config, &file, ids)
-    });
-    let mut sources = Vec::new();
-    for r in per_file {
-        sources.extend(r?);
-    }
-    Ok(sources)
-}
-
 fn load_source(config: &Config, file: &Path, ids: &Identities) -> Result<Vec<Source>> {
     let mut sources = Vec::new();
     let shown = PathBuf::from(config.display_path(file).into_owned());
@@ -162,7 +149,13 @@ fn existing_outputs(dir: &Path) -> BTreeSet<PathBuf> {
         let Ok(rd) = std::fs::read_dir(d) else { return };
         for e in rd.flatten() {
             let p = e.path();
-            if p.is_dir() {
+            // The entry's own type costs no stat; only a symlink needs one to be followed.
+            let is_dir = match e.file_type() {
+                Ok(t) if t.is_symlink() => p.is_dir(),
+                Ok(t) => t.is_dir(),
+                Err(_) => false,
+            };
+            if is_dir {
                 walk(root, &p, out);
             } else if p.to_string_lossy().ends_with(".sealed.yaml") {
                 if let Ok(r) = p.strip_prefix(root) {
@@ -175,62 +168,102 @@ fn existing_outputs(dir: &Path) -> BTreeSet<PathBuf> {
     out
 }
 
-/// Seals every to-seal item of every plan, in parallel across cores.
-fn seal_all(
-    ctx: &Ctx,
-    cert: &SealingCert,
-    plans: &[Planned],
-) -> Result<Vec<BTreeMap<String, String>>> {
-    let jobs: Vec<(usize, &str)> = plans
-        .iter()
-        .enumerate()
-        .flat_map(|(i, p)| p.to_seal().map(move |k| (i, k)))
-        .collect();
-    let mut fresh: Vec<BTreeMap<String, String>> = vec![BTreeMap::new(); plans.len()];
-    if jobs.is_empty() {
-        return Ok(fresh);
-    }
-    let pb = ctx.printer.progress(jobs.len() as u64, "sealing");
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(jobs.len());
-    let chunk = jobs.len().div_ceil(threads);
-    let key = cert.public_key();
-    type Sealed = std::result::Result<Vec<(usize, String, String)>, String>;
-    let results: Vec<Sealed> = std::thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .chunks(chunk)
-            .map(|part| {
-                let pb = &pb;
-                s.spawn(move || {
-                    part.iter()
-                        .map(|&(i, k)| {
-                            let p = &plans[i].source.prepared;
-                            let plain = &p.items[k];
-                            let ct = crate::sealed::seal_value_b64(key, &p.label, plain.expose())
-                                .map_err(|e| {
-                                format!("{}: item {k}: {e}", plans[i].source.file.display())
-                            })?;
-                            pb.inc(1);
-                            Ok((i, k.to_string(), ct))
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("sealing thread panicked"))
-            .collect()
-    });
-    pb.finish_and_clear();
-    for r in results {
-        for (i, k, ct) in r.map_err(Error::Usage)? {
-            fresh[i].insert(k, ct);
+/// One SealedSecret after the per-file work.
+struct Done {
+    rel: PathBuf,
+    file: PathBuf,
+    namespace: Option<String>,
+    name: String,
+    sealed: usize,
+    kept: usize,
+    /// `--check`: why its file is stale, with an order key (what kind of staleness).
+    stale: Option<(u8, String)>,
+    /// The new file, staged beside its target; `None` when unchanged, and with `--check`.
+    staged: Option<fsutil::Staged>,
+}
+
+/// What every file's work needs.
+struct Job<'a> {
+    config: &'a Config,
+    cluster: &'a Cluster,
+    ids: &'a Identities,
+    cert: &'a SealingCert,
+    spki: String,
+    a: &'a ResealArgs,
+    shown_of: &'a (dyn Fn(&Path) -> String + Sync),
+    pb: indicatif::ProgressBar,
+}
+
+/// All the work of one source file, from its bytes to its staged SealedSecrets: decrypt, plan,
+/// seal, render, write the temp file. One task per file keeps every core busy from the first file
+/// to the last (separate phases each waited for their slowest core); nothing replaces an existing
+/// file until every file has succeeded, which the caller decides.
+fn process_file(job: &Job, file: &Path) -> Result<Vec<Done>> {
+    let mut out = Vec::new();
+    for source in load_source(job.config, file, job.ids)? {
+        let rel = reseal::placement(&source, &job.cluster.sealed_paths);
+        let mut done = Done {
+            rel: rel.clone(),
+            file: source.file.clone(),
+            namespace: source.prepared.namespace.clone(),
+            name: source.prepared.name.clone(),
+            sealed: 0,
+            kept: 0,
+            stale: None,
+            staged: None,
+        };
+        let plan = reseal::plan_one(&job.cluster.sealed, &job.spki, job.a.force, rel, source);
+        let shown = (job.shown_of)(&plan.rel);
+        if job.a.check {
+            let changed: Vec<&str> = plan.to_seal().collect();
+            if plan.existing.is_none() {
+                let why = format!(
+                    "{shown}: missing (new source {})",
+                    plan.source.file.display()
+                );
+                done.stale = Some((0, why));
+            } else if !changed.is_empty() {
+                let why = format!(
+                    "{shown}: {} item(s) to reseal ({}): source, scope or certificate changed",
+                    changed.len(),
+                    changed.join(", ")
+                );
+                done.stale = Some((0, why));
+            } else {
+                // Nothing to seal: the file can be rendered exactly and compared byte for byte.
+                let (_, existing, bytes) =
+                    reseal::assemble(plan, BTreeMap::new()).map_err(Error::Usage)?;
+                if existing.as_deref() != Some(&bytes[..]) {
+                    let why = format!("{shown}: metadata, labels, annotations or type changed");
+                    done.stale = Some((1, why));
+                }
+            }
+        } else {
+            let fresh = seal_plan(job.cert, &plan)?;
+            done.sealed = fresh.len();
+            done.kept = plan.fates.len() - fresh.len();
+            let (rel, existing, bytes) = reseal::assemble(plan, fresh).map_err(Error::Usage)?;
+            if existing.as_deref() != Some(&bytes[..]) {
+                done.staged = Some(fsutil::stage(&job.cluster.sealed.join(rel), &bytes, None)?);
+            }
         }
+        out.push(done);
     }
-    Ok(fresh)
+    job.pb.inc(1);
+    Ok(out)
+}
+
+/// Fresh ciphertexts for the items of a plan that cannot keep theirs.
+fn seal_plan(cert: &SealingCert, p: &Planned) -> Result<BTreeMap<String, String>> {
+    let prepared = &p.source.prepared;
+    p.to_seal()
+        .map(|k| {
+            let plain = &prepared.items[k];
+            crate::sealed::seal_value_b64(cert.public_key(), &prepared.label, plain.expose())
+                .map(|ct| (k.to_string(), ct))
+                .map_err(|e| Error::Usage(format!("{}: item {k}: {e}", p.source.file.display())))
+        })
+        .collect()
 }
 
 pub fn reseal_cluster(
@@ -257,22 +290,6 @@ pub fn reseal_cluster(
         res.cert_sha256,
         cert.not_after().format("%Y-%m-%d")
     ));
-    let sources = load_sources(config, cluster, ids)?;
-    res.secrets = sources.len();
-    let plans = reseal::plan(
-        &cluster.sealed,
-        &cert,
-        sources,
-        a.force,
-        &cluster.sealed_paths,
-    )
-    .map_err(Error::Usage)?;
-    let produced: BTreeSet<PathBuf> = plans.iter().map(|p| p.rel.clone()).collect();
-    let orphans: Vec<PathBuf> = existing_outputs(&cluster.sealed)
-        .into_iter()
-        .filter(|p| !produced.contains(p))
-        .collect();
-    res.orphans = orphans.iter().map(|p| p.display().to_string()).collect();
     let sealed_shown = config.display_path(&cluster.sealed).into_owned();
     // Outputs mapped by `sealed_paths` are absolute: shown relative to the repository.
     let shown_of = |rel: &Path| -> String {
@@ -282,6 +299,52 @@ pub fn reseal_cluster(
             format!("{sealed_shown}/{}", rel.display())
         }
     };
+    let files = source_files(&cluster.sources)?;
+    if !a.check {
+        let swept = fsutil::sweep_killed_temps(&cluster.sealed);
+        if swept > 0 {
+            ctx.printer.detail(&format!(
+                "{sealed_shown}: removed {swept} temp file(s) an interrupted run left"
+            ));
+        }
+    }
+    let job = Job {
+        config,
+        cluster,
+        ids,
+        cert: &cert,
+        spki: cert.spki_sha256(),
+        a,
+        shown_of: &shown_of,
+        pb: if a.check {
+            indicatif::ProgressBar::hidden()
+        } else {
+            ctx.printer.progress(files.len() as u64, "resealing")
+        },
+    };
+    let per_file = crate::par::map(files, |f| process_file(&job, &f));
+    job.pb.finish_and_clear();
+    // The first failure in file order; dropping the rest removes their staged files.
+    let mut done: Vec<Done> = Vec::new();
+    for r in per_file {
+        done.extend(r?);
+    }
+    reseal::check_unique(done.iter().map(|d| {
+        (
+            d.rel.as_path(),
+            d.file.as_path(),
+            d.namespace.as_deref(),
+            d.name.as_str(),
+        )
+    }))
+    .map_err(Error::Usage)?;
+    res.secrets = done.len();
+    let produced: BTreeSet<PathBuf> = done.iter().map(|d| d.rel.clone()).collect();
+    let orphans: Vec<PathBuf> = existing_outputs(&cluster.sealed)
+        .into_iter()
+        .filter(|p| !produced.contains(p))
+        .collect();
+    res.orphans = orphans.iter().map(|p| p.display().to_string()).collect();
 
     // Kustomizations: what stays listed (orphans stay until pruned, so nothing disappears from
     // the cluster without --prune). Files placed by `sealed_paths` are listed by the repository's
@@ -326,35 +389,10 @@ pub fn reseal_cluster(
     }
 
     if a.check {
-        for p in &plans {
-            let changed: Vec<&str> = p.to_seal().collect();
-            let shown = shown_of(&p.rel);
-            if p.existing.is_none() {
-                res.stale.push(format!(
-                    "{shown}: missing (new source {})",
-                    p.source.file.display()
-                ));
-            } else if !changed.is_empty() {
-                res.stale.push(format!(
-                    "{shown}: {} item(s) to reseal ({}): source, scope or certificate changed",
-                    changed.len(),
-                    changed.join(", ")
-                ));
-            }
-        }
-        // Plans with nothing to seal can be rendered exactly and compared byte for byte.
-        for p in plans {
-            if p.existing.is_some() && p.to_seal().next().is_none() {
-                let shown = shown_of(&p.rel);
-                let (_, existing, bytes) =
-                    reseal::assemble(p, BTreeMap::new()).map_err(Error::Usage)?;
-                if existing.as_deref() != Some(&bytes[..]) {
-                    res.stale.push(format!(
-                        "{shown}: metadata, labels, annotations or type changed"
-                    ));
-                }
-            }
-        }
+        let mut stale: Vec<(u8, String)> = done.into_iter().filter_map(|d| d.stale).collect();
+        // Missing and to-reseal files first, then those only re-rendering shows (stable sort).
+        stale.sort_by_key(|(kind, _)| *kind);
+        res.stale.extend(stale.into_iter().map(|(_, why)| why));
         for o in &orphans {
             res.stale.push(format!(
                 "{sealed_shown}/{}: orphaned, its source is gone (--prune deletes it)",
@@ -379,34 +417,21 @@ pub fn reseal_cluster(
         return Ok(res);
     }
 
-    // Seal, then assemble everything, then write: nothing is touched before all succeeded.
-    let fresh = seal_all(ctx, &cert, &plans)?;
-    for p in &plans {
-        for fate in p.fates.values() {
-            if *fate == ItemFate::Keep {
-                res.items_kept += 1;
-            } else {
-                res.items_sealed += 1;
+    // Every output was staged before any replaces its previous version; all are flushed to disk
+    // together, then renamed into place.
+    let mut staged = Vec::new();
+    for d in done {
+        res.items_sealed += d.sealed;
+        res.items_kept += d.kept;
+        match d.staged {
+            Some(s) => {
+                res.written.push(shown_of(&d.rel));
+                staged.push(s);
             }
+            None => res.unchanged += 1,
         }
     }
-    let outputs = crate::par::map(plans.into_iter().zip(fresh).collect(), |(p, f)| {
-        reseal::assemble(p, f)
-    })
-    .into_iter()
-    .collect::<std::result::Result<Vec<_>, String>>()
-    .map_err(Error::Usage)?;
-    // Each write is a temp file, an fsync and a rename: waiting on the disk, so on every core.
-    let wrote = crate::par::map(outputs.iter().collect(), |(rel, _, bytes)| {
-        fsutil::write_if_changed(&cluster.sealed.join(rel), bytes, None)
-    });
-    for ((rel, _, _), w) in outputs.iter().zip(wrote) {
-        if w? {
-            res.written.push(shown_of(rel));
-        } else {
-            res.unchanged += 1;
-        }
-    }
+    fsutil::commit(staged)?;
     if a.prune {
         for o in &orphans {
             let path = cluster.sealed.join(o);

@@ -494,8 +494,23 @@ impl Emitter {
     }
 
     fn emit_scalar(&mut self, value: &str, requested: Style) {
+        let base64 = is_base64_text(value);
+        if base64 && requested == Style::Plain {
+            // Plain base64 has no blank to fold at and no break: write_plain would copy it
+            // character by character, which was the renderer's main cost (issue 9).
+            self.increase_indent(true, false);
+            if !self.whitespace {
+                self.put(' ');
+            }
+            self.out.push_str(value);
+            self.column += value.len();
+            self.whitespace = false;
+            self.indention = false;
+            self.pop_indent();
+            return;
+        }
         let chars: Vec<char> = value.chars().collect();
-        let a = if is_base64_text(value) {
+        let a = if base64 {
             // Every ciphertext is one of these: nothing in it can be an indicator, a blank or a
             // special character, so the character-by-character analysis (a noticeable part of
             // rendering 2,500 sealed values, issue 9) has only one possible answer.
