@@ -12,8 +12,11 @@ ratios for:
     in time and, when valgrind is installed, in instructions (callgrind counts repeat exactly,
     while time on a shared 2-core VM moves by tens of percent between runs);
   - single-file decrypt latency (process start to exit) vs `sops decrypt`;
-  - reseal of the corpus (2,500 values, RSA-4096): values/s and per core, next to `openssl speed
-    rsa4096` (public-key ops/s per core) measured in the same run;
+  - reseal of the corpus (2,500 values, RSA-4096): values/s, and per core both as values per
+    CPU-second (user + system time of all threads) and as values / wall / cores, next to `openssl
+    speed rsa4096` (public-key ops/s per core) measured in the same run; once writing into the
+    repository's filesystem and once into tmpfs, which separates the filesystem's cost (on this
+    VM's journal-less ext4, creating files is itself slow) from the tool's;
   - peak RSS of each (GNU time's %M);
   - seed-infisical of 500 secrets in 20 folders against the fake server: HTTP request counts.
 Speed is only measured here, never asserted in a test.
@@ -44,7 +47,7 @@ RECIPIENTS = [
 def env(**extra: str) -> dict[str, str]:
     e = {k: v for k, v in os.environ.items() if not k.startswith("SOPS_")}
     e["HOME"] = str(OUT / "home")
-    e["SOPS_AGE_KEY_FILE"] = str(KEYS / "test-key-b.agekey")  # the 2nd recipient: a realistic try order
+    e["SOPS_AGE_KEY_FILE"] = str(OUT / "home" / "test-key-b.agekey")  # the 2nd recipient: a realistic try order
     e["CI"] = "true"
     e.update(extra)
     return e
@@ -103,6 +106,15 @@ def instruction_ratio(corpus: Path, n: int) -> str:
     return f"{ours/1e6:.2f} M / {floor/1e6:.2f} M = {ours/floor:.2f}×"
 
 
+def private_key_copy() -> None:
+    """The TEST-ONLY key as a 0600 file, as a real key file is (a readable one gets a warning)."""
+    home = OUT / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    dst = home / "test-key-b.agekey"
+    dst.write_bytes((KEYS / "test-key-b.agekey").read_bytes())
+    dst.chmod(0o600)
+
+
 def make_corpus(n: int) -> Path:
     corpus = OUT / "corpus"
     if corpus.exists() and len(list(corpus.glob("secret-*.yaml"))) == n:
@@ -143,6 +155,7 @@ def main() -> None:
     cores = os.cpu_count() or 1
     results: list[tuple[str, str]] = []
 
+    private_key_copy()
     corpus = make_corpus(500)
     files = sorted(p.name for p in corpus.glob("secret-*.yaml"))
 
@@ -186,23 +199,35 @@ def main() -> None:
         ("latency ratio (target ≤ 1/5)", f"1/{sops_one/ours_one:.1f}"),
     ]
 
-    # reseal of the corpus: 2,500 values to the RSA-4096 demo certificate.
-    rdir = OUT / "reseal"
-    shutil.rmtree(rdir, ignore_errors=True)
-    rdir.mkdir()
-    (rdir / "overworld-secrets.yaml").write_text(
-        f"clusters:\n  bench:\n    sources: {corpus}\n    sealed: {rdir}/sealed\n    cert: {ROOT}/keys/clusters/demo.pem\n"
-    )
-    reseal_t, reseal_rss, reseal_cpu = timed([str(BIN), "reseal", "--force", "--quiet"], rdir, args.runs)
+    # reseal of the corpus: 2,500 values to the RSA-4096 demo certificate, writing into the
+    # repository's filesystem (target/bench) and, to tell the tool's cost from the filesystem's,
+    # into tmpfs (/dev/shm) when there is one.
     values = 5 * n
     speed = subprocess.run(["openssl", "speed", "-seconds", "3", "rsa4096"], capture_output=True, text=True).stdout
     m = re.search(r"rsa 4096 bits\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)\s+([\d.]+)", speed)
     verify_per_s = float(m.group(2)) if m else float("nan")
+    reseal_rss = 0
+    places = [("repository filesystem", OUT / "reseal")]
+    if Path("/dev/shm").is_dir():
+        places.append(("tmpfs", Path("/dev/shm") / "overworld-secrets-bench-reseal"))
+    for where, rdir in places:
+        shutil.rmtree(rdir, ignore_errors=True)
+        rdir.mkdir(parents=True)
+        (rdir / "overworld-secrets.yaml").write_text(
+            f"clusters:\n  bench:\n    sources: {corpus}\n    sealed: {rdir}/sealed\n    cert: {ROOT}/keys/clusters/demo.pem\n"
+        )
+        t, rss, cpu = timed([str(BIN), "reseal", "--force", "--quiet"], rdir, args.runs * 3)
+        reseal_rss = max(reseal_rss, rss)
+        results += [
+            (f"reseal --force of the corpus ({values} values, RSA-4096, {cores} cores), {where}: wall",
+             f"{t:.3f} s = {values/t:,.0f} values/s"),
+            ("  values/s per core = values / CPU time of all threads (target ≥ 10,000)",
+             f"{values/cpu:,.0f} ({cpu*1000:.0f} ms CPU, {cpu/t:.2f} cores busy)"),
+            ("  values/s per core = values / wall / cores", f"{values/t/cores:,.0f}"),
+        ]
+        if where == "tmpfs":
+            shutil.rmtree(rdir, ignore_errors=True)
     results += [
-        (f"reseal --force of the corpus ({values} values, RSA-4096, {cores} cores), wall",
-         f"{reseal_t:.3f} s = {values/reseal_t:,.0f} values/s"),
-        ("reseal values/s per core = values / wall / cores (target ≥ 10,000)", f"{values/reseal_t/cores:,.0f}"),
-        ("reseal values per CPU-second (user+sys, all threads)", f"{values/reseal_cpu:,.0f}"),
         ("sealing floor, one core: RSA-OAEP-4096 + AES-GCM per value (crypto_floor)", f"{seal_floor:,.0f} values/s"),
         ("openssl speed rsa4096 public-key ops/s (one core, same run)", f"{verify_per_s:,.0f}"),
     ]
