@@ -5,15 +5,16 @@
 use crate::sops::metadata::Selection;
 use crate::sops::tree::{Comment, Entry, Item, Mapping, Node, Tree};
 use regex::Regex;
+use std::sync::Arc;
 
 /// A compiled selection rule.
 pub enum Selector {
     UnencryptedSuffix(String),
     EncryptedSuffix(String),
-    UnencryptedRegex(Regex),
-    EncryptedRegex(Regex),
-    UnencryptedCommentRegex(Regex),
-    EncryptedCommentRegex(Regex),
+    UnencryptedRegex(Arc<Regex>),
+    EncryptedRegex(Arc<Regex>),
+    UnencryptedCommentRegex(Arc<Regex>),
+    EncryptedCommentRegex(Arc<Regex>),
     /// The binary store ignores every rule and encrypts its one value (SOPS.md §3.2).
     All,
 }
@@ -63,19 +64,20 @@ impl Selector {
 
 /// Compiles a selection regex once per process. A repository's files share a handful of rules,
 /// and compiling the same pattern for every file was a tenth of a bulk `check` (callgrind, issue 9).
-/// A `Regex` clone shares the compiled program.
-fn compiled(pattern: &str) -> Result<Regex, regex::Error> {
-    static CACHE: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, Regex>>> =
-        std::sync::OnceLock::new();
+/// Shared through an `Arc`, not cloned: a `Regex` clone shares the program but starts an empty
+/// match-cache pool, and building a cache on every file's first match cost more than the matches.
+fn compiled(pattern: &str) -> Result<Arc<Regex>, regex::Error> {
+    type Cache = std::sync::Mutex<std::collections::HashMap<String, Arc<Regex>>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(r) = cache.lock().expect("regex cache").get(pattern) {
-        return Ok(r.clone());
+        return Ok(Arc::clone(r));
     }
-    let r = Regex::new(pattern)?;
+    let r = Arc::new(Regex::new(pattern)?);
     cache
         .lock()
         .expect("regex cache")
-        .insert(pattern.to_string(), r.clone());
+        .insert(pattern.to_string(), Arc::clone(&r));
     Ok(r)
 }
 

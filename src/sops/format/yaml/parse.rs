@@ -299,10 +299,6 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
     if b.docs.is_empty() {
         return Err(FormatError::Empty);
     }
-    let line_starts = line_starts(text);
-    for e in b.entries.iter_mut() {
-        e.line = line_starts.partition_point(|&s| s <= e.pos) - 1;
-    }
     b.fix_seq_columns(text);
     for n in b.nodes.iter_mut() {
         match n {
@@ -502,6 +498,10 @@ impl Builder {
             return; // the usual SOPS file: nothing to place, no line table to build
         }
         let starts = line_starts(text);
+        // Entry lines as this module counts them (libyaml's breaks), only needed here.
+        for e in self.entries.iter_mut() {
+            e.line = starts.partition_point(|&s| s <= e.pos) - 1;
+        }
         let lines: Vec<&str> = starts
             .iter()
             .enumerate()
@@ -1168,6 +1168,10 @@ fn convert_scalar(s: &RScalar) -> Result<Node, FormatError> {
 
 /// Finds `#` comments outside every scalar/alias span: at line start or after whitespace.
 fn scan_comments(text: &str, spans: &mut [(usize, usize)]) -> Vec<SrcComment> {
+    // Most SOPS files have no `#` at all (base64 and ENC[…] values never contain one).
+    if !text.as_bytes().contains(&b'#') {
+        return Vec::new();
+    }
     spans.sort_unstable();
     let bytes = text.as_bytes();
     let mut out = Vec::new();
