@@ -926,6 +926,8 @@ impl Builder {
             RNode::Scalar(s) => convert_scalar(s)?,
             RNode::Map(c) => {
                 let mut m = Mapping::new();
+                let comments: usize = c.slots.iter().map(Vec::len).sum();
+                m.entries.reserve_exact(c.items.len() + comments);
                 for (i, (k, v)) in c.items.iter().enumerate() {
                     for t in &c.slots[i] {
                         m.entries.push(Entry::Comment(comment(t)));
@@ -940,7 +942,8 @@ impl Builder {
                 Node::Mapping(m)
             }
             RNode::Seq(c) => {
-                let mut items = Vec::new();
+                let comments: usize = c.slots.iter().map(Vec::len).sum();
+                let mut items = Vec::with_capacity(c.items.len() + comments);
                 for (i, v) in c.items.iter().enumerate() {
                     for t in &c.slots[i] {
                         items.push(Item::Comment(comment(t)));
