@@ -90,7 +90,7 @@ pub fn scan_plain_secrets(rel: &Path, text: &str, out: &mut Vec<Finding>) {
     // Parsing every file a second time was a sixth of a bulk `check` (callgrind, issue 9). Skip
     // the parse when the answer is known: no document can be `kind: Secret` without the word,
     // and a single-document YAML file with a top-level `sops:` key is skipped below anyway.
-    if !text.contains("Secret") || is_single_sops_document(text) {
+    if memchr::memmem::find(text.as_bytes(), b"Secret").is_none() || is_single_sops_document(text) {
         return;
     }
     for doc in serde_yaml_ng::Deserializer::from_str(text) {
@@ -135,15 +135,23 @@ pub fn scan_plain_secrets(rel: &Path, text: &str, out: &mut Vec<Finding>) {
 /// directives, and a `sops:` line at column 0 (only a root key can start there in one document).
 fn is_single_sops_document(text: &str) -> bool {
     let mut sops = false;
-    for line in text.lines() {
-        if line.starts_with("---") || line.starts_with("...") || line.starts_with('%') {
+    // Only each line's first bytes matter: jump from line start to line start.
+    let mut rest = text.as_bytes();
+    loop {
+        if rest.starts_with(b"---") || rest.starts_with(b"...") || rest.first() == Some(&b'%') {
             return false;
         }
-        sops |= line
-            .strip_prefix("sops:")
-            .is_some_and(|r| r.trim().is_empty());
+        let end = memchr::memchr(b'\n', rest);
+        if let Some(r) = rest.strip_prefix(b"sops:") {
+            let line = &r[..end.map_or(r.len(), |e| e - b"sops:".len())];
+            // The line is UTF-8 (a slice of `text` between ASCII bytes); trim as `str` does.
+            sops |= std::str::from_utf8(line).is_ok_and(|l| l.trim().is_empty());
+        }
+        match end {
+            Some(e) => rest = &rest[e + 1..],
+            None => return sops,
+        }
     }
-    sops
 }
 
 #[cfg(test)]
@@ -181,6 +189,31 @@ mod tests {
             got,
             [("leak.private-key", Some(2)), ("leak.age-key", Some(5))]
         );
+    }
+
+    #[test]
+    fn single_sops_document_by_line_starts() {
+        let yes = [
+            "kind: Secret\ndata:\n  a: ENC[x]\nsops:\n  mac: y\n",
+            "kind: Secret\r\nsops:\r\n  mac: y\r\n",
+            "sops:   \n  mac: y",
+            "sops:",
+        ];
+        let no = [
+            "kind: Secret\n---\nsops:\n  mac: y\n",
+            "%YAML 1.2\nsops:\n  mac: y\n",
+            "kind: Secret\nsops: plain\n",
+            "kind: Secret\n  sops:\n",
+            "kind: Secret\n...\nsops:\n",
+            "",
+            "kind: Secret\n",
+        ];
+        for t in yes {
+            assert!(is_single_sops_document(t), "{t:?}");
+        }
+        for t in no {
+            assert!(!is_single_sops_document(t), "{t:?}");
+        }
     }
 
     #[test]

@@ -65,8 +65,20 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<()> {
             .push(Finding::warning(".sops.yaml", "sops.config", w));
     }
 
+    // Every text file is read once, on every core, for all the checks below. A killed write's
+    // temp file (next case) is not read at all.
+    let texts = crate::par::map(
+        all_files.iter().collect(),
+        |f: &PathBuf| -> Option<String> {
+            if f.file_name().is_some_and(crate::fsutil::is_write_temp) {
+                return None;
+            }
+            read_text(&root.join(f))
+        },
+    );
+
     // Leaks: private keys and plaintext Secrets outside the TEST-ONLY places.
-    for f in &all_files {
+    for (f, text) in all_files.iter().zip(&texts) {
         // fsutil::atomic_write's temp file, left beside its target when a run was killed
         // mid-write (the target itself is whole: old or new).
         if f.file_name().is_some_and(crate::fsutil::is_write_temp) {
@@ -77,24 +89,18 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<()> {
             ));
             continue;
         }
-        let Ok(meta) = std::fs::metadata(root.join(f)) else {
-            continue;
-        };
-        if meta.len() > 5 * 1024 * 1024 {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(root.join(f)) else {
-            continue; // binary
+        let Some(text) = text else {
+            continue; // unreadable, binary or over 5 MiB
         };
         if leaks::allowed(f, &a.allow) {
             continue;
         }
-        leaks::scan_keys(f, &text, &mut report.findings);
+        leaks::scan_keys(f, text, &mut report.findings);
         if matches!(
             f.extension().and_then(|e| e.to_str()),
             Some("yaml" | "yml" | "json")
         ) {
-            leaks::scan_plain_secrets(f, &text, &mut report.findings);
+            leaks::scan_plain_secrets(f, text, &mut report.findings);
         }
     }
 
@@ -120,7 +126,8 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<()> {
         source_roots: sealed_roots.clone(),
         sealed_roots,
         identities: Some(&identities),
-        flux_decryption_secrets: sops_files::flux_decryption_secret_names(&root, &all_files),
+        flux_decryption_secrets: sops_files::flux_decryption_secret_names(&all_files, &texts),
+        texts: &texts,
     };
     sops_files::run(&sc, &mut report);
 
@@ -289,4 +296,18 @@ fn check_external_secrets(cfg: &Config, only: Option<&str>, root: &Path, report:
             ));
         }
     }
+}
+
+/// A file's text for the scans: `None` when it cannot be read, is not UTF-8 (binary) or is over
+/// 5 MiB (no secrets file is that big; the size comes from the open file, one stat).
+fn read_text(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    if len > 5 * 1024 * 1024 {
+        return None;
+    }
+    let mut s = String::with_capacity(len as usize);
+    f.read_to_string(&mut s).ok()?;
+    Some(s)
 }

@@ -310,6 +310,15 @@ pub fn rfc3339_nano(dt: &chrono::DateTime<chrono::FixedOffset>) -> String {
 
 /// Go `RFC3339` (whole seconds) — the form of `lastmodified` used as the MAC's AAD (SOPS.md §5.2).
 pub fn rfc3339_seconds(s: &str) -> Option<String> {
+    // sops writes `lastmodified` as `YYYY-MM-DDTHH:MM:SSZ`, which parsing and printing give back
+    // unchanged; checking the shape is a twentieth of chrono's parse and format (issue 9).
+    if is_canonical_utc_seconds(s) {
+        return Some(s.to_string());
+    }
+    rfc3339_seconds_general(s)
+}
+
+fn rfc3339_seconds_general(s: &str) -> Option<String> {
     let dt = chrono::DateTime::parse_from_rfc3339(s).ok()?;
     use chrono::Offset;
     let mut out = dt.format("%Y-%m-%dT%H:%M:%S").to_string();
@@ -324,6 +333,39 @@ pub fn rfc3339_seconds(s: &str) -> Option<String> {
     Some(out)
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` naming a real date and time (no leap second: chrono prints those its
+/// own way, so they take the general path).
+fn is_canonical_utc_seconds(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let parts = (
+        num(0..4),
+        num(5..7),
+        num(8..10),
+        num(11..13),
+        num(14..16),
+        num(17..19),
+    );
+    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) = parts else {
+        return false;
+    };
+    chrono::NaiveDate::from_ymd_opt(y as i32, mo, d).is_some() && h < 24 && mi < 60 && sec < 60
+}
+
 /// Helper for callers that have a scalar node: its sops plaintext, if it has one.
 pub fn node_plaintext(n: &Node) -> Option<(SecretBytes, ValueType)> {
     match n {
@@ -335,6 +377,54 @@ pub fn node_plaintext(n: &Node) -> Option<(SecretBytes, ValueType)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The canonical-form shortcut answers exactly as chrono's parse and print.
+    #[test]
+    fn canonical_timestamps_shortcut_agrees_with_chrono() {
+        let mut cases: Vec<String> = [
+            "2026-11-24T00:00:00Z",
+            "2024-02-29T23:59:59Z",
+            "2023-02-29T10:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-00-10T00:00:00Z",
+            "2026-11-31T00:00:00Z",
+            "2026-11-24T24:00:00Z",
+            "2026-11-24T23:60:00Z",
+            "2026-11-24T23:59:60Z",
+            "2026-11-24t00:00:00Z",
+            "2026-11-24T00:00:00z",
+            "2026-11-24T00:00:0aZ",
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for i in 0..400u32 {
+            cases.push(format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                1990 + i % 50,
+                i % 14,
+                i % 33,
+                i % 25,
+                (i * 7) % 61,
+                (i * 13) % 61
+            ));
+        }
+        let mut shortcut = 0;
+        for c in &cases {
+            if is_canonical_utc_seconds(c) {
+                shortcut += 1;
+                assert_eq!(Some(c.clone()), rfc3339_seconds_general(c), "{c}");
+            }
+            assert_eq!(rfc3339_seconds(c), rfc3339_seconds_general(c), "{c}");
+        }
+        assert!(
+            shortcut > 50 && shortcut < cases.len(),
+            "both paths exercised"
+        );
+        assert!(is_canonical_utc_seconds("2026-11-24T00:00:00Z"));
+    }
 
     /// The split fast path must give the regex's captures whenever it answers at all.
     #[test]

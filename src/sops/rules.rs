@@ -132,6 +132,9 @@ pub struct CreationRule {
 pub struct SopsConfig {
     pub path: PathBuf,
     rules: Vec<(Option<Regex>, RawRule)>,
+    /// Each rule once built: `check` asks for the rule of every file of a repository, and they
+    /// share a handful of rules.
+    built: Vec<std::sync::OnceLock<CreationRule>>,
     has_rules: bool,
     pub emit: EmitOptions,
     /// `stores.json_binary.indent`: the JSON layout of encrypted binary files.
@@ -227,6 +230,7 @@ impl SopsConfig {
         }
         Ok(SopsConfig {
             path: path.to_path_buf(),
+            built: rules.iter().map(|_| std::sync::OnceLock::new()).collect(),
             rules,
             has_rules,
             emit,
@@ -267,7 +271,12 @@ impl SopsConfig {
         let rel = self.match_path(file);
         for (i, (re, raw)) in self.rules.iter().enumerate() {
             if re.as_ref().is_none_or(|r| r.is_match(&rel)) {
-                return build_rule(i, raw, &self.path);
+                if let Some(rule) = self.built[i].get() {
+                    return Ok(rule.clone());
+                }
+                // An invalid rule is an error each time it is asked for, never cached.
+                let rule = build_rule(i, raw, &self.path)?;
+                return Ok(self.built[i].get_or_init(|| rule).clone());
             }
         }
         Err(RulesError::NoMatch)
