@@ -291,6 +291,10 @@ impl SopsConfig {
 /// Makes a path absolute against the working directory without touching the file system
 /// (sops addresses files by absolute path).
 pub fn absolute(p: &Path) -> PathBuf {
+    // The common case, once or twice per file of a `check`: nothing to resolve.
+    if is_plainly_absolute(p) {
+        return p.to_path_buf();
+    }
     let joined = if p.is_absolute() {
         p.to_path_buf()
     } else {
@@ -308,6 +312,27 @@ pub fn absolute(p: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// An absolute path that component-wise normalisation would leave byte for byte as it is: no
+/// `.` or `..` component, no empty component (`//`), no trailing separator.
+#[cfg(unix)]
+fn is_plainly_absolute(p: &Path) -> bool {
+    let b = p.as_os_str().as_encoded_bytes();
+    let has = |needle: &[u8]| memchr::memmem::find(b, needle).is_some();
+    b.len() > 1
+        && b[0] == b'/'
+        && !b.ends_with(b"/")
+        && !b.ends_with(b"/.")
+        && !b.ends_with(b"/..")
+        && !has(b"//")
+        && !has(b"/./")
+        && !has(b"/../")
+}
+
+#[cfg(not(unix))]
+fn is_plainly_absolute(_: &Path) -> bool {
+    false
 }
 
 fn value_label(v: &serde_yaml_ng::Value) -> String {
@@ -423,6 +448,43 @@ fn build_rule(index: usize, raw: &RawRule, path: &Path) -> Result<CreationRule, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shortcut answers exactly as the component-wise normalisation.
+    #[test]
+    fn absolute_shortcut_agrees_with_normalising() {
+        let slow = |p: &str| {
+            let mut out = PathBuf::new();
+            for c in Path::new(p).components() {
+                match c {
+                    std::path::Component::CurDir => {}
+                    std::path::Component::ParentDir => {
+                        out.pop();
+                    }
+                    other => out.push(other),
+                }
+            }
+            out
+        };
+        for p in [
+            "/r/secrets/a.yaml",
+            "/r/secrets/",
+            "/r//secrets/a.yaml",
+            "/r/./a.yaml",
+            "/r/x/../a.yaml",
+            "/r/x/..",
+            "/r/x/.",
+            "/",
+            "/.hidden/.sops.yaml",
+            "/a/..b/c.",
+        ] {
+            assert_eq!(absolute(Path::new(p)), slow(p), "{p}");
+            if is_plainly_absolute(Path::new(p)) {
+                assert_eq!(PathBuf::from(p), slow(p), "{p}");
+            }
+        }
+        assert!(is_plainly_absolute(Path::new("/r/secrets/a.yaml")));
+        assert!(!is_plainly_absolute(Path::new("r/a.yaml")));
+    }
 
     #[test]
     fn first_match_wins_relative_to_config_dir() {
