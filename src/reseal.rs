@@ -248,7 +248,7 @@ pub struct Planned {
     pub digests: BTreeMap<String, String>,
     /// Ciphertexts kept from the existing file.
     pub kept: BTreeMap<String, String>,
-    /// The existing file's bytes, if any.
+    /// The existing file's bytes, if any (empty under `--force`, which neither reuses nor compares them).
     pub existing: Option<Vec<u8>>,
 }
 
@@ -301,7 +301,15 @@ pub fn plan_one(
     rel: PathBuf,
     source: Source,
 ) -> Planned {
-    let existing = std::fs::read(sealed_dir.join(&rel)).ok();
+    let path = sealed_dir.join(&rel);
+    // With --force every item is sealed afresh, so a previous output can lend nothing and (its
+    // fresh ciphertexts being random) never equals the new one: only whether it exists matters.
+    // Without items the new file may equal the old one, which must then be read to leave it be.
+    let existing = if force && !source.prepared.items.is_empty() {
+        path.exists().then(Vec::new)
+    } else {
+        std::fs::read(&path).ok()
+    };
     let mut digests = BTreeMap::new();
     for item in source.prepared.items() {
         let d = source
