@@ -14,6 +14,7 @@ use regex::Regex;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use zeroize::Zeroizing;
 
 pub struct SopsCheck<'a> {
     pub root: &'a Path,
@@ -27,8 +28,9 @@ pub struct SopsCheck<'a> {
     /// Secret names Flux Kustomizations use for decryption (plus `sops-age`).
     pub flux_decryption_secrets: BTreeSet<String>,
     /// Text of `files` already read (same order; `None`: not read, not UTF-8 or too big), so
-    /// each file is read once per run.
-    pub texts: &'a [Option<String>],
+    /// each file is read once per run; wiped on drop, since a committed plaintext secret is
+    /// exactly what some of these files may hold.
+    pub texts: &'a [Option<Zeroizing<String>>],
 }
 
 impl SopsCheck<'_> {
@@ -431,7 +433,7 @@ fn check_flux(rel: &Path, tree: &Tree, c: &SopsCheck, report: &mut Report) {
 /// `texts` holds the files' text (as [`SopsCheck::texts`]).
 pub fn flux_decryption_secret_names(
     files: &[PathBuf],
-    texts: &[Option<String>],
+    texts: &[Option<Zeroizing<String>>],
 ) -> BTreeSet<String> {
     use serde::Deserialize;
     let mut names = BTreeSet::from(["sops-age".to_string()]);

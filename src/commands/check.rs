@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::sops::keys::Identities;
 use crate::sops::rules::SopsConfig;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<()> {
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
@@ -69,7 +70,7 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<()> {
     // temp file (next case) is not read at all.
     let texts = crate::par::map(
         all_files.iter().collect(),
-        |f: &PathBuf| -> Option<String> {
+        |f: &PathBuf| -> Option<Zeroizing<String>> {
             if f.file_name().is_some_and(crate::fsutil::is_write_temp) {
                 return None;
             }
@@ -300,14 +301,14 @@ fn check_external_secrets(cfg: &Config, only: Option<&str>, root: &Path, report:
 
 /// A file's text for the scans: `None` when it cannot be read, is not UTF-8 (binary) or is over
 /// 5 MiB (no secrets file is that big; the size comes from the open file, one stat).
-fn read_text(path: &Path) -> Option<String> {
+fn read_text(path: &Path) -> Option<Zeroizing<String>> {
     use std::io::Read;
     let mut f = std::fs::File::open(path).ok()?;
     let len = f.metadata().ok()?.len();
     if len > 5 * 1024 * 1024 {
         return None;
     }
-    let mut s = String::with_capacity(len as usize);
+    let mut s = Zeroizing::new(String::with_capacity(len as usize));
     f.read_to_string(&mut s).ok()?;
     Some(s)
 }
