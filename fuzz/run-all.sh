@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 mkdir -p logs
-plan=(${FUZZ_PLAN:-sops_store_roundtrip:600 sops_load:300 enc_envelope:150 sealed_secrets:180 config:120 sops_config:120 certificate:90 infisical_decode:90})
+plan=(${FUZZ_PLAN:-sops_store_roundtrip:600 sops_load:300 yaml_fast:300 enc_envelope:150 sealed_secrets:180 config:120 sops_config:120 certificate:90 infisical_decode:90})
 for item in "${plan[@]}"; do
   t=${item%%:*} secs=${item#*:}
   echo "== $t ${secs}s $(date -u +%H:%M:%S)"

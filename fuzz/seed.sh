@@ -10,12 +10,13 @@ add() { # target, selector byte (or ""), file
   out="corpus/$t/$(sha1sum "$f" | cut -c1-16)-$sel"
   if [ -n "$sel" ]; then { printf "\\x$sel"; head -c 65536 "$f"; } >"$out"; else head -c 65536 "$f" >"$out"; fi
 }
-for t in sops_store_roundtrip sops_load enc_envelope sops_config config sealed_secrets certificate infisical_decode; do mk $t; done
+for t in sops_store_roundtrip sops_load enc_envelope sops_config config sealed_secrets certificate infisical_decode yaml_fast; do mk $t; done
 while IFS= read -r f; do
   case "$f" in
     *.yaml|*.yml) sel=00 ;; *.json) sel=01 ;; *.env) sel=02 ;; *.ini) sel=03 ;; *) continue ;;
   esac
   add sops_store_roundtrip $sel "$f"; add sops_load $sel "$f"
+  if [ "$sel" = 00 ]; then add yaml_fast "" "$f"; fi
 done < <(find $fx/sops $fx/stores $fx/yaml-store -type f -size -64k 2>/dev/null)
 grep -rhoa 'ENC\[AES256_GCM[^]]*\]' $fx/sops 2>/dev/null | sort -u | head -200 | while IFS= read -r e; do
   printf '%s' "$e" >"corpus/enc_envelope/$(printf '%s' "$e" | sha1sum | cut -c1-16)"

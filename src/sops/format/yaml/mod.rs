@@ -7,6 +7,7 @@
 //! never drop a comment (comments are tree entries the engine may encrypt, SOPS.md §4).
 
 mod emit;
+mod fast;
 mod parse;
 mod resolve;
 
@@ -33,6 +34,34 @@ pub fn emit_scalar(s: &Scalar) -> Vec<u8> {
 /// document, e.g. `- 1\n- 2\n`), `opts.yaml_indent` spaces per level.
 pub fn emit_node(node: &Node, opts: &EmitOptions) -> Vec<u8> {
     emit::emit_node(node, opts.yaml_indent)
+}
+
+/// Whether the fast reader for plain block YAML (`fast.rs`) agrees with libyaml on `input`:
+/// `Ok(true)` if it read the input and its events equal libyaml's, `Ok(false)` if it left the
+/// input to libyaml, `Err` describing the first difference otherwise. For the tests and
+/// `fuzz/fuzz_targets/yaml_fast.rs`; never called by the tool.
+#[doc(hidden)]
+pub fn fast_path_agrees(input: &[u8]) -> Result<bool, String> {
+    let Ok(text) = std::str::from_utf8(input) else {
+        return Ok(false);
+    };
+    let Some(fast) = fast::events(text) else {
+        return Ok(false);
+    };
+    let mut slow = Vec::new();
+    parse::libyaml_events(input, |ev| {
+        slow.push(ev);
+        Ok(())
+    })
+    .map_err(|e| format!("fast reader accepted what libyaml rejects: {e}"))?;
+    if let Some(i) = (0..fast.len().max(slow.len())).find(|&i| fast.get(i) != slow.get(i)) {
+        return Err(format!(
+            "event {i} differs:\n fast:    {:?}\n libyaml: {:?}",
+            fast.get(i),
+            slow.get(i)
+        ));
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -80,6 +80,84 @@ struct DocInfo {
     root: Option<usize>,
 }
 
+/// One parser event, as the tree builder needs it: from libyaml, or from [`super::fast`] for the
+/// plain block subset (which must give exactly what libyaml gives).
+#[derive(Debug, PartialEq)]
+pub(super) struct Ev {
+    pub(super) kind: EvKind,
+    /// Byte offsets of the event's start and end marks.
+    pub(super) start: usize,
+    pub(super) end: usize,
+    /// 0-based line of the start mark.
+    pub(super) line: usize,
+}
+
+#[derive(Debug, PartialEq)]
+pub(super) enum EvKind {
+    DocumentStart,
+    Alias {
+        anchor: String,
+    },
+    Scalar {
+        anchor: Option<String>,
+        tag: Option<String>,
+        value: String,
+        style: ScalarStyle,
+    },
+    SequenceStart {
+        anchor: Option<String>,
+        flow: bool,
+    },
+    SequenceEnd,
+    MappingStart {
+        anchor: Option<String>,
+        flow: bool,
+    },
+    MappingEnd,
+    StreamEnd,
+}
+
+impl Ev {
+    /// The builder's view of a libyaml event; `None` for the ones it ignores (stream start,
+    /// document end).
+    pub(super) fn from_libyaml(ev: libyaml_safer::Event) -> Option<Ev> {
+        let kind = match ev.data {
+            EventData::StreamStart { .. } | EventData::DocumentEnd { .. } => return None,
+            EventData::StreamEnd => EvKind::StreamEnd,
+            EventData::DocumentStart { .. } => EvKind::DocumentStart,
+            EventData::Alias { anchor } => EvKind::Alias { anchor },
+            EventData::Scalar {
+                anchor,
+                tag,
+                value,
+                style,
+                ..
+            } => EvKind::Scalar {
+                anchor,
+                tag,
+                value,
+                style,
+            },
+            EventData::SequenceStart { anchor, style, .. } => EvKind::SequenceStart {
+                anchor,
+                flow: style == SequenceStyle::Flow,
+            },
+            EventData::SequenceEnd => EvKind::SequenceEnd,
+            EventData::MappingStart { anchor, style, .. } => EvKind::MappingStart {
+                anchor,
+                flow: style == MappingStyle::Flow,
+            },
+            EventData::MappingEnd => EvKind::MappingEnd,
+        };
+        Some(Ev {
+            kind,
+            start: ev.start_mark.index as usize,
+            end: ev.end_mark.index as usize,
+            line: ev.start_mark.line as usize,
+        })
+    }
+}
+
 fn syntax_error(e: &libyaml_safer::Error) -> FormatError {
     let line = e.problem_mark().map(|m| m.line as usize + 1);
     let msg = match (line, e.context()) {
@@ -171,10 +249,6 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
             Some(line_of(input, e.valid_up_to())),
         )
     })?;
-    let mut parser = Parser::new();
-    let mut slice = input;
-    parser.set_input_string(&mut slice);
-    parser.set_encoding(libyaml_safer::Encoding::Utf8);
     let mut b = Builder {
         nodes: Vec::new(),
         entries: Vec::new(),
@@ -185,116 +259,13 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
         convert_budget: AliasBudget::default(),
         dup_budget: AliasBudget::default(),
     };
-    loop {
-        // libyaml-safer 0.3 panics ("unexpected end of input") inside some malformed block
-        // scalars, e.g. `|\n )` (found by fuzz/sops_load, issue 10): a broken file must be a
-        // syntax error with exit 1, not a crash.
-        quiet_libyaml_panics();
-        let ev = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse()))
-            .map_err(|_| FormatError::syntax("yaml: unexpected end of input", None))?
-            .map_err(|e| syntax_error(&e))?;
-        let start = ev.start_mark;
-        let end = ev.end_mark;
-        match ev.data {
-            EventData::StreamStart { .. } => {}
-            EventData::StreamEnd => break,
-            EventData::DocumentStart { .. } => {
-                b.docs.push(DocInfo {
-                    start: start.index as usize,
-                    root: None,
-                });
-                b.anchors.clear();
-            }
-            EventData::DocumentEnd { .. } => {}
-            EventData::Alias { anchor } => {
-                b.spans.push((start.index as usize, end.index as usize));
-                b.register_entry(start.index as usize, start.line as usize);
-                let target = *b.anchors.get(&anchor).ok_or_else(|| {
-                    FormatError::syntax(
-                        "yaml: unknown anchor referenced",
-                        Some(start.line as usize + 1),
-                    )
-                })?;
-                let id = b.push(RNode::Alias(target));
-                b.complete(id);
-            }
-            EventData::Scalar {
-                anchor,
-                tag,
-                value,
-                style,
-                ..
-            } => {
-                let (s, e) = (start.index as usize, end.index as usize);
-                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
-                    // The header line (`| # c`) may carry a comment; the content may not.
-                    let header_end = next_break(text, s).min(e);
-                    b.spans.push((s, (s + 1).min(header_end)));
-                    b.spans.push((header_end, e));
-                } else {
-                    b.spans.push((s, e));
-                }
-                b.register_entry(s, start.line as usize);
-                let id = b.push(RNode::Scalar(RScalar {
-                    value,
-                    style,
-                    tag,
-                    line: start.line as usize + 1,
-                }));
-                if let Some(a) = anchor {
-                    b.anchors.insert(a, id);
-                }
-                b.complete(id);
-            }
-            EventData::SequenceStart { anchor, style, .. } => {
-                b.note_property_span(text, start.index as usize, end.index as usize);
-                b.register_entry(start.index as usize, start.line as usize);
-                let parent = b.current_container();
-                let id = b.push(RNode::Seq(RColl {
-                    items: Vec::new(),
-                    flow: style == SequenceStyle::Flow,
-                    col: usize::MAX,
-                    parent,
-                    slots: Vec::new(),
-                    end: 0,
-                }));
-                if let Some(a) = anchor {
-                    b.anchors.insert(a, id);
-                }
-                b.stack.push(Frame::Seq { id });
-                check_depth(b.stack.len(), start.line as usize)?;
-            }
-            EventData::MappingStart { anchor, style, .. } => {
-                b.note_property_span(text, start.index as usize, end.index as usize);
-                b.register_entry(start.index as usize, start.line as usize);
-                let parent = b.current_container();
-                let id = b.push(RNode::Map(RColl {
-                    items: Vec::new(),
-                    flow: style == MappingStyle::Flow,
-                    col: usize::MAX,
-                    parent,
-                    slots: Vec::new(),
-                    end: 0,
-                }));
-                if let Some(a) = anchor {
-                    b.anchors.insert(a, id);
-                }
-                b.stack.push(Frame::Map { id, key: None });
-                check_depth(b.stack.len(), start.line as usize)?;
-            }
-            EventData::SequenceEnd | EventData::MappingEnd => {
-                let id = match b.stack.pop() {
-                    Some(Frame::Map { id, .. }) | Some(Frame::Seq { id }) => id,
-                    None => unreachable!("libyaml balances collection events"),
-                };
-                match &mut b.nodes[id] {
-                    RNode::Map(c) => c.end = end.index as usize,
-                    RNode::Seq(c) => c.end = end.index as usize,
-                    _ => {}
-                }
-                b.complete(id);
+    match super::fast::events(text) {
+        Some(events) => {
+            for ev in events {
+                b.event(text, ev)?;
             }
         }
+        None => libyaml_events(input, |ev| b.event(text, ev))?,
     }
     if b.docs.is_empty() {
         return Err(FormatError::Empty);
@@ -312,11 +283,140 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
     b.finish()
 }
 
+/// Feeds `f` libyaml's events for `input` (UTF-8, no byte order mark) up to the end of the
+/// stream, stopping at the first error.
+pub(super) fn libyaml_events(
+    input: &[u8],
+    mut f: impl FnMut(Ev) -> Result<(), FormatError>,
+) -> Result<(), FormatError> {
+    let mut parser = Parser::new();
+    let mut slice = input;
+    parser.set_input_string(&mut slice);
+    parser.set_encoding(libyaml_safer::Encoding::Utf8);
+    loop {
+        // libyaml-safer 0.3 panics ("unexpected end of input") inside some malformed block
+        // scalars, e.g. `|\n )` (found by fuzz/sops_load, issue 10): a broken file must be a
+        // syntax error with exit 1, not a crash.
+        quiet_libyaml_panics();
+        let ev = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse()))
+            .map_err(|_| FormatError::syntax("yaml: unexpected end of input", None))?
+            .map_err(|e| syntax_error(&e))?;
+        match Ev::from_libyaml(ev) {
+            Some(Ev {
+                kind: EvKind::StreamEnd,
+                ..
+            }) => return Ok(()),
+            Some(ev) => f(ev)?,
+            None => {}
+        }
+    }
+}
+
 fn line_of(input: &[u8], pos: usize) -> usize {
     input[..pos].iter().filter(|&&c| c == b'\n').count() + 1
 }
 
 impl Builder {
+    /// Adds one event's node to the tree.
+    fn event(&mut self, text: &str, ev: Ev) -> Result<(), FormatError> {
+        match ev.kind {
+            EvKind::StreamEnd => {}
+            EvKind::DocumentStart => {
+                self.docs.push(DocInfo {
+                    start: ev.start,
+                    root: None,
+                });
+                self.anchors.clear();
+            }
+            EvKind::Alias { anchor } => {
+                self.spans.push((ev.start, ev.end));
+                self.register_entry(ev.start, ev.line);
+                let target = *self.anchors.get(&anchor).ok_or_else(|| {
+                    FormatError::syntax("yaml: unknown anchor referenced", Some(ev.line + 1))
+                })?;
+                let id = self.push(RNode::Alias(target));
+                self.complete(id);
+            }
+            EvKind::Scalar {
+                anchor,
+                tag,
+                value,
+                style,
+                ..
+            } => {
+                let (s, e) = (ev.start, ev.end);
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                    // The header line (`| # c`) may carry a comment; the content may not.
+                    let header_end = next_break(text, s).min(e);
+                    self.spans.push((s, (s + 1).min(header_end)));
+                    self.spans.push((header_end, e));
+                } else {
+                    self.spans.push((s, e));
+                }
+                self.register_entry(s, ev.line);
+                let id = self.push(RNode::Scalar(RScalar {
+                    value,
+                    style,
+                    tag,
+                    line: ev.line + 1,
+                }));
+                if let Some(a) = anchor {
+                    self.anchors.insert(a, id);
+                }
+                self.complete(id);
+            }
+            EvKind::SequenceStart { anchor, flow } => {
+                self.note_property_span(text, ev.start, ev.end);
+                self.register_entry(ev.start, ev.line);
+                let parent = self.current_container();
+                let id = self.push(RNode::Seq(RColl {
+                    items: Vec::new(),
+                    flow,
+                    col: usize::MAX,
+                    parent,
+                    slots: Vec::new(),
+                    end: 0,
+                }));
+                if let Some(a) = anchor {
+                    self.anchors.insert(a, id);
+                }
+                self.stack.push(Frame::Seq { id });
+                check_depth(self.stack.len(), ev.line)?;
+            }
+            EvKind::MappingStart { anchor, flow } => {
+                self.note_property_span(text, ev.start, ev.end);
+                self.register_entry(ev.start, ev.line);
+                let parent = self.current_container();
+                let id = self.push(RNode::Map(RColl {
+                    items: Vec::new(),
+                    flow,
+                    col: usize::MAX,
+                    parent,
+                    slots: Vec::new(),
+                    end: 0,
+                }));
+                if let Some(a) = anchor {
+                    self.anchors.insert(a, id);
+                }
+                self.stack.push(Frame::Map { id, key: None });
+                check_depth(self.stack.len(), ev.line)?;
+            }
+            EvKind::SequenceEnd | EvKind::MappingEnd => {
+                let id = match self.stack.pop() {
+                    Some(Frame::Map { id, .. }) | Some(Frame::Seq { id }) => id,
+                    None => unreachable!("libyaml balances collection events"),
+                };
+                match &mut self.nodes[id] {
+                    RNode::Map(c) => c.end = ev.end,
+                    RNode::Seq(c) => c.end = ev.end,
+                    _ => {}
+                }
+                self.complete(id);
+            }
+        }
+        Ok(())
+    }
+
     fn push(&mut self, n: RNode) -> usize {
         self.nodes.push(n);
         self.nodes.len() - 1

@@ -599,3 +599,317 @@ mod parse_semantics {
         );
     }
 }
+
+// ---- The fast reader for plain block YAML (fast.rs) against libyaml ----
+
+use super::fast_path_agrees;
+
+/// Every YAML file in the repository's fixtures, demo secrets and manifests.
+fn repository_yaml_files() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
+                out.push(p);
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    for d in ["tests/fixtures", "secrets", "manifests", "keys"] {
+        walk(&root.join(d), &mut out);
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn fast_reader_matches_libyaml_on_every_repository_file() {
+    let files = repository_yaml_files();
+    assert!(files.len() > 200, "fixtures missing: {}", files.len());
+    let mut accepted = 0;
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        match fast_path_agrees(&bytes) {
+            Ok(true) => accepted += 1,
+            Ok(false) => {}
+            Err(e) => panic!("{}: {e}", f.display()),
+        }
+    }
+    // Files the real sops wrote must take the fast path (that is its point): the Flux case,
+    // two recipients, Shamir groups, the rotated and nested-type cases.
+    for case in [
+        "k8s-secret-flux",
+        "yaml-two-recipients",
+        "yaml-shamir-2of3",
+        "yaml-rotated",
+        "yaml-nested-types",
+        "yaml-encrypted-suffix",
+    ] {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/sops/cases")
+            .join(case)
+            .join("encrypted.yaml");
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(fast_path_agrees(&bytes), Ok(true), "{}", p.display());
+    }
+    assert!(accepted * 2 > files.len(), "{accepted} of {}", files.len());
+}
+
+/// xorshift64*: deterministic documents, so a failure reproduces.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
+    }
+}
+
+/// Keys and values: the first `GOOD_*` of each are what files hold; the rest are the edge cases
+/// and errors the fast reader must leave to libyaml (or read exactly as libyaml does).
+const KEYS: &[&str] = &[
+    "a",
+    "b",
+    "key",
+    "k y",
+    "a:b",
+    "a :b",
+    "\"q\"",
+    "'s'",
+    "'it''s'",
+    "-x",
+    "1",
+    "true",
+    "<<",
+    "a#b",
+    "x ",
+    "? x",
+    "&a k",
+    "!t k",
+    "a #b",
+    "[]",
+    "\"a\\\"b\"",
+    "\"c\" ",
+    "'o",
+    ":k",
+    "k:",
+];
+const GOOD_KEYS: usize = 15;
+
+const VALUES: &[&str] = &[
+    "v",
+    "1",
+    "-1",
+    "a b",
+    "a  b  ",
+    "ENC[AES256_GCM,data:eA==,iv:aXY=,tag:dGFn,type:str]",
+    "\"dq\"",
+    "\"\"",
+    "''",
+    "'sq'",
+    "'s''q'",
+    "[]",
+    "{}",
+    "a #c",
+    "a#c",
+    "~",
+    "null",
+    "-x",
+    "a,b]",
+    "v : w",
+    "\"d\\\"q\"",
+    "[ ]",
+    "[a]",
+    "{a: b}",
+    "a: b",
+    "v:",
+    "v: ",
+    "&x v",
+    "*x",
+    "!!str v",
+    "- x",
+    "\u{e9}",
+    "x\ty",
+    "\t",
+    "---",
+    "...",
+    "%x",
+    "@x",
+    "`x",
+    ":x",
+    "?x",
+    "\"open",
+    "'open",
+    "'a' b",
+    "\"a\"#c",
+    "\"a\" #c",
+    "[] x",
+    "{}#c",
+    "#",
+    "v\r",
+    "|",
+    "|-",
+    ">",
+];
+const GOOD_VALUES: usize = 20;
+
+const BLOCK_HEADERS: &[&str] = &["|", "|-", "|+", "|  ", "|2", "| #c", ">", "|-+", "|\t"];
+const GOOD_HEADERS: usize = 4;
+
+const BLOCK_LINES: &[&str] = &[
+    "x", "y z", "# c", "", "  ", "k: v", "- a", "\"q\"", " ", "---",
+];
+const GOOD_LINES: usize = 9;
+
+/// A document of 1–12 lines that mostly follows a block structure (nested after `key:`,
+/// back to an enclosing column otherwise); `noise` percent of choices are anything at all.
+fn generated_document(r: &mut Rng) -> String {
+    let noise = [0, 3, 10, 40][r.below(4)];
+    let pick = |r: &mut Rng, xs: &[&'static str], good: usize| -> &'static str {
+        if r.below(100) < noise {
+            xs[r.below(xs.len())]
+        } else {
+            xs[r.below(good)]
+        }
+    };
+    let mut s = String::new();
+    // Open block columns, each with its kind once its first line fixed it (true: sequence).
+    let mut levels: Vec<(usize, Option<bool>)> = vec![(0, None)];
+    let mut opened = false;
+    for _ in 0..1 + r.below(12) {
+        let odd = r.below(100) < noise;
+        let indent = if odd {
+            r.below(9)
+        } else if opened {
+            let i = levels.last().unwrap().0 + [2, 4, 1, 0][r.below(4)];
+            levels.push((i, None));
+            i
+        } else {
+            levels.truncate(1 + r.below(levels.len()));
+            levels.last().unwrap().0
+        };
+        // The line's kind: what its column holds, unless this line is noise (or a comment).
+        let seq = match levels.last().unwrap().1 {
+            _ if odd => r.below(2) == 0,
+            Some(k) => k,
+            None => r.below(3) == 0,
+        };
+        if !odd {
+            levels.last_mut().unwrap().1 = Some(seq);
+        }
+        let kind = match r.below(12) {
+            7 | 8 if !opened || odd => r.below(12),
+            7 | 8 => 0,
+            k => k,
+        };
+        opened = false;
+        s.push_str(&" ".repeat(indent));
+        if seq {
+            s.push_str(pick(r, &["- ", "-  ", "-", "- - "], 2));
+        }
+        match kind {
+            0..=3 if seq && r.below(2) == 0 => s.push_str(pick(r, VALUES, GOOD_VALUES)),
+            0..=3 => {
+                s.push_str(pick(r, KEYS, GOOD_KEYS));
+                s.push_str(pick(r, &[": ", ":  ", " : ", ":"], 3));
+                s.push_str(pick(r, VALUES, GOOD_VALUES));
+            }
+            4..=6 => {
+                s.push_str(pick(r, KEYS, GOOD_KEYS));
+                s.push_str(pick(r, &[":", ": ", ": # c", ":# c"], 3));
+                opened = true;
+            }
+            7 => s.push_str(pick(r, &["# comment", "#", "#: x"], 3)),
+            8 => s.push_str(pick(r, &["", " ", "   "], 3)),
+            _ => {
+                if r.below(2) == 0 || !seq {
+                    s.push_str(pick(r, KEYS, GOOD_KEYS));
+                    s.push_str(": ");
+                }
+                s.push_str(pick(r, BLOCK_HEADERS, GOOD_HEADERS));
+                let body = indent + 1 + r.below(4);
+                for _ in 0..1 + r.below(4) {
+                    s.push('\n');
+                    let extra = if r.below(100) < noise.max(10) {
+                        r.below(12)
+                    } else {
+                        body
+                    };
+                    s.push_str(&" ".repeat(extra));
+                    s.push_str(pick(r, BLOCK_LINES, GOOD_LINES));
+                }
+            }
+        }
+        if r.below(25) != 0 {
+            s.push('\n');
+        }
+    }
+    s
+}
+
+/// The number of generated documents; OVERWORLD_YAML_FAST_ROUNDS raises it for a long run.
+fn rounds(default: usize) -> usize {
+    std::env::var("OVERWORLD_YAML_FAST_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[test]
+fn fast_reader_matches_libyaml_on_generated_documents() {
+    let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+    let n = rounds(40_000);
+    let mut accepted = 0;
+    for i in 0..n {
+        let doc = generated_document(&mut r);
+        match fast_path_agrees(doc.as_bytes()) {
+            Ok(true) => accepted += 1,
+            Ok(false) => {}
+            Err(e) => panic!("document {i}: {doc:?}\n{e}"),
+        }
+    }
+    // The generator must keep reaching the fast path, or this test proves nothing.
+    assert!(accepted * 10 > n, "fast path took only {accepted} of {n}");
+}
+
+#[test]
+fn fast_reader_matches_libyaml_on_mutated_files() {
+    const EDITS: &[&str] = &[
+        " ", "  ", "\n", ":", ": ", "-", "- ", "#", " #", "'", "\"", "|", "|-", "[", "]", "{}",
+        "a", "\t", "&", "*", "!", ">", "\\", "''", "\n\n", "\n  ", "---\n",
+    ];
+    let files: Vec<String> = repository_yaml_files()
+        .iter()
+        .filter_map(|f| String::from_utf8(std::fs::read(f).ok()?).ok())
+        .filter(|t| t.is_ascii() && !t.is_empty())
+        .collect();
+    let mut r = Rng(0xD1B5_4A32_D192_ED03);
+    let n = rounds(40_000);
+    let mut accepted = 0;
+    for i in 0..n {
+        let mut t = files[r.below(files.len())].clone();
+        for _ in 0..1 + r.below(3) {
+            let at = r.below(t.len() + 1);
+            match r.below(3) {
+                0 if at < t.len() => {
+                    t.remove(at);
+                }
+                _ => t.insert_str(at, EDITS[r.below(EDITS.len())]),
+            }
+        }
+        match fast_path_agrees(t.as_bytes()) {
+            Ok(true) => accepted += 1,
+            Ok(false) => {}
+            Err(e) => panic!("mutation {i}: {t:?}\n{e}"),
+        }
+    }
+    assert!(accepted * 10 > n, "fast path took only {accepted} of {n}");
+}
