@@ -40,16 +40,17 @@ pub fn sweep_killed_temps(dir: &Path) -> usize {
     };
     let mut n = 0;
     for e in entries.flatten() {
-        // Never follow a link: only our own regular files are candidates.
-        let Ok(meta) = e.path().symlink_metadata() else {
+        // The entry's own type (no stat per file), which never follows a link: only our own
+        // regular files are candidates.
+        let Ok(kind) = e.file_type() else {
             continue;
         };
-        if meta.is_dir() {
+        if kind.is_dir() {
             n += sweep_killed_temps(&e.path());
             continue;
         }
         let name = e.file_name();
-        if !meta.is_file() || !is_write_temp(&name) {
+        if !kind.is_file() || !is_write_temp(&name) {
             continue;
         }
         let pid = name.to_string_lossy()[TEMP_PREFIX.len()..]
