@@ -5,12 +5,12 @@
 //! mappings and sequences of one-line scalars and literal blocks, which can be read a line at a
 //! time. [`events`] reads that subset and returns exactly the events libyaml would — same order,
 //! values, styles and marks — or `None` at the first thing outside it (a tab, a flow collection
-//! other than `[]`/`{}`, an anchor, a folded or multi-line scalar, an empty value, a document
-//! marker, non-ASCII text, …), and then libyaml parses the whole input as before. So the subset
+//! other than `[]`/`{}`, an anchor or tag, a folded or multi-line scalar, a document marker,
+//! non-ASCII text, …), and then libyaml parses the whole input as before. So the subset
 //! only decides speed, never meaning, and every error message still comes from libyaml.
 //!
 //! Equivalence is tested against libyaml-safer on the fixtures and on generated documents
-//! (`tests.rs`, `fast_matches_libyaml_*`), and fuzzed by `fuzz/fuzz_targets/yaml_fast.rs`.
+//! (`tests.rs`, `fast_reader_matches_libyaml_*`), and fuzzed by `fuzz/fuzz_targets/yaml_fast.rs`.
 
 use super::parse::{Ev, EvKind};
 use libyaml_safer::ScalarStyle;

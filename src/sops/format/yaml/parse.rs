@@ -81,8 +81,9 @@ struct DocInfo {
 }
 
 /// One parser event, as the tree builder needs it: from libyaml, or from [`super::fast`] for the
-/// plain block subset (which must give exactly what libyaml gives).
-#[derive(Debug, PartialEq)]
+/// plain block subset (which must give exactly what libyaml gives). No `Debug`: a scalar's value
+/// may be a secret.
+#[derive(PartialEq)]
 pub(super) struct Ev {
     pub(super) kind: EvKind,
     /// Byte offsets of the event's start and end marks.
@@ -92,7 +93,7 @@ pub(super) struct Ev {
     pub(super) line: usize,
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 pub(super) enum EvKind {
     DocumentStart,
     Alias {
