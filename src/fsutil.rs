@@ -66,6 +66,25 @@ pub fn sweep_killed_temps(dir: &Path) -> usize {
     n
 }
 
+/// Every `.yaml`/`.yml` file under `dir`, recursively, in directory order; folders that cannot
+/// be read are skipped.
+pub fn yaml_files_under(dir: &Path) -> Vec<PathBuf> {
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out
+}
+
 /// Whether process `pid` exists (a process we may not signal counts as alive).
 #[cfg(unix)]
 pub(crate) fn process_alive(pid: i32) -> bool {

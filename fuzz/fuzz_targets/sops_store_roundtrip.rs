@@ -4,8 +4,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+
+#[path = "../common/yaml_guard.rs"]
+mod yaml_guard;
 use overworld_secrets::sops::format::{self, EmitOptions, Format};
 use overworld_secrets::sops::tree::{Entry, Item, Mapping, Node, Scalar, Tree};
+use yaml_guard::let_yaml_guard_catch;
 
 const FORMATS: [Format; 5] = [
     Format::Yaml,
@@ -71,22 +75,6 @@ fuzz_target!(init: let_yaml_guard_catch(), |data: &[u8]| {
 fn has_explicit_indent(out: &[u8]) -> bool {
     out.windows(2)
         .any(|w| (w[0] == b'|' || w[0] == b'>') && w[1].is_ascii_digit())
-}
-
-/// libFuzzer's hook aborts on every panic, before any `catch_unwind` can run. The YAML store
-/// deliberately catches libyaml-safer's internal panics and turns them into syntax errors
-/// (src/sops/format/yaml/parse.rs), so let those unwind to that guard; an uncaught one still
-/// reaches libfuzzer-sys's own `catch_unwind` and aborts.
-fn let_yaml_guard_catch() {
-    let abort_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let in_libyaml = info
-            .location()
-            .is_some_and(|l| l.file().contains("libyaml-safer"));
-        if !in_libyaml {
-            abort_hook(info);
-        }
-    }));
 }
 
 /// Tree equality ignoring comments, with floats compared by bits (NaN is a value here).

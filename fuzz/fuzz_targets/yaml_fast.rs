@@ -3,23 +3,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+
+#[path = "../common/yaml_guard.rs"]
+mod yaml_guard;
 use overworld_secrets::sops::format::yaml::fast_path_agrees;
+use yaml_guard::let_yaml_guard_catch;
 
 fuzz_target!(init: let_yaml_guard_catch(), |data: &[u8]| {
     if let Err(e) = fast_path_agrees(data) {
         panic!("{e}");
     }
 });
-
-/// As in sops_load.rs: libyaml-safer's own panics unwind to the store's guard (a syntax error).
-fn let_yaml_guard_catch() {
-    let abort_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let in_libyaml = info
-            .location()
-            .is_some_and(|l| l.file().contains("libyaml-safer"));
-        if !in_libyaml {
-            abort_hook(info);
-        }
-    }));
-}

@@ -806,20 +806,7 @@ pub fn plan(inv: &Inventory, o: &AdoptOptions) -> Result<AdoptPlan, AdoptError> 
 /// adopt reports it again).
 fn existing_source_keys(dir: &Path, root: &Path) -> BTreeMap<String, PathBuf> {
     let mut out = BTreeMap::new();
-    let mut files = Vec::new();
-    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(rd) = std::fs::read_dir(d) else { return };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
-                out.push(p);
-            }
-        }
-    }
-    walk(dir, &mut files);
-    for f in files {
+    for f in crate::fsutil::yaml_files_under(dir) {
         let Ok(bytes) = std::fs::read(&f) else {
             continue;
         };

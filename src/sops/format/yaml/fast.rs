@@ -17,7 +17,6 @@ use libyaml_safer::ScalarStyle;
 
 /// One open block collection: its column (libyaml's `indent`) and whether it is a sequence whose
 /// dashes sit at its parent key's column (`key:\n- a`), which libyaml ends at the next key.
-#[derive(Clone, Copy)]
 struct Level {
     seq: bool,
     indent: usize,
@@ -81,7 +80,7 @@ impl Scan<'_> {
     fn next_content(&self, mut pos: usize, mut no: usize) -> Option<Option<Line>> {
         while pos < self.b.len() {
             let end = self.line_end(pos);
-            let at = pos + self.b[pos..end].iter().take_while(|&&c| c == b' ').count();
+            let at = pos + self.spaces(pos, end);
             if at < end && self.b[at] != b'#' {
                 let line = &self.b[pos..end];
                 if line.starts_with(b"---") || line.starts_with(b"...") {
@@ -145,7 +144,8 @@ impl Scan<'_> {
             let resume = if entry {
                 self.item(&line)?
             } else {
-                self.key_value(&line, line.at)?
+                let key = self.key_end(line.at, line.end)?;
+                self.key_value(&line, line.at, key)?
             };
             pending = resume.pending;
             next = self.next_content(resume.pos, resume.no)?;
@@ -226,7 +226,7 @@ impl Scan<'_> {
         if q >= line.end || self.b[q] == b'#' || self.is_entry(q) {
             return None; // node on the next line, or a nested sequence on this one
         }
-        if self.key_end(q, line.end).is_some() {
+        if let Some(key) = self.key_end(q, line.end) {
             let col = q - line.start;
             self.stack.push(Level {
                 seq: false,
@@ -242,16 +242,16 @@ impl Scan<'_> {
                 q,
                 line.no,
             );
-            return self.key_value(line, q);
+            return self.key_value(line, q, key);
         }
         self.value(line, q, seq_indent)
     }
 
-    /// `key: value` or `key:` at `at` on `line`, in the block mapping whose column is `at`'s.
-    fn key_value(&mut self, line: &Line, at: usize) -> Option<Resume> {
-        let (key_end, colon) = self.key_end(at, line.end)?;
-        let (value, style) = self.scalar_text(at, key_end)?;
-        self.push(scalar(value, style), at, key_end, line.no);
+    /// `key: value` or `key:` at `at` on `line`, in the block mapping whose column is `at`'s;
+    /// `key` is what [`Self::key_end`] found there.
+    fn key_value(&mut self, line: &Line, at: usize, key: (usize, usize)) -> Option<Resume> {
+        let (key_end, colon) = key;
+        self.push_scalar(at, key_end, line.no);
         let v = colon + 1 + self.spaces(colon + 1, line.end);
         if v >= line.end || self.b[v] == b'#' {
             // Nothing after the key (a comment at most): its value is the next line's node.
@@ -292,29 +292,18 @@ impl Scan<'_> {
             }
             b'"' | b'\'' => {
                 let close = self.quoted_end(v, line.end)?;
-                if self.b.get(close) == Some(&b':') {
-                    return None; // a quoted key where a value belongs
-                }
-                let (value, style) = self.scalar_text(v, close)?;
-                self.push(scalar(value, style), v, close, line.no);
+                self.push_scalar(v, close, line.no);
                 close
             }
             _ => {
                 let end = self.plain_end(v, line.end)?;
-                if self.b.get(end) == Some(&b':') {
-                    return None; // `k: a: b` is an error in libyaml
-                }
                 let end = end - self.trailing_spaces(v, end);
-                self.push(
-                    scalar(self.text[v..end].to_owned(), ScalarStyle::Plain),
-                    v,
-                    end,
-                    line.no,
-                );
+                self.push_scalar(v, end, line.no);
                 end
             }
         };
-        // Only spaces and a comment may follow on the line.
+        // Only spaces and a comment may follow on the line: not a `:` (a key where a value
+        // belongs, `k: a: b`, an error in libyaml) or anything else.
         let rest = end + self.spaces(end, line.end);
         if rest < line.end && !(self.b[rest] == b'#' && rest > end) {
             return None;
@@ -382,9 +371,9 @@ impl Scan<'_> {
         None
     }
 
-    /// The value and style of the one-line scalar at `start..end` (a plain or quoted key/value).
-    fn scalar_text(&self, start: usize, end: usize) -> Option<(String, ScalarStyle)> {
-        Some(match self.b[start] {
+    /// Pushes the one-line scalar at `start..end` (a plain or quoted key or value) on `line`.
+    fn push_scalar(&mut self, start: usize, end: usize, line: usize) {
+        let (value, style) = match self.b[start] {
             b'"' => (
                 self.text[start + 1..end - 1].to_owned(),
                 ScalarStyle::DoubleQuoted,
@@ -394,7 +383,8 @@ impl Scan<'_> {
                 ScalarStyle::SingleQuoted,
             ),
             _ => (self.text[start..end].to_owned(), ScalarStyle::Plain),
-        })
+        };
+        self.push(scalar(value, style), start, end, line);
     }
 
     /// A literal block scalar whose `|` is at `v`, inside a block collection at column

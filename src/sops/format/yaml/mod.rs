@@ -98,7 +98,6 @@ fn describe(ev: Option<&parse::Ev>) -> String {
         }
         K::SequenceEnd => "SequenceEnd".to_string(),
         K::MappingEnd => "MappingEnd".to_string(),
-        K::StreamEnd => "StreamEnd".to_string(),
     };
     format!("{kind} at {}..{} (line {})", ev.start, ev.end, ev.line + 1)
 }

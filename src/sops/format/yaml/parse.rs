@@ -115,16 +115,16 @@ pub(super) enum EvKind {
         flow: bool,
     },
     MappingEnd,
-    StreamEnd,
 }
 
 impl Ev {
-    /// The builder's view of a libyaml event; `None` for the ones it ignores (stream start,
-    /// document end).
+    /// The builder's view of a libyaml event; `None` for the ones it ignores (stream start and
+    /// end, document end).
     pub(super) fn from_libyaml(ev: libyaml_safer::Event) -> Option<Ev> {
         let kind = match ev.data {
-            EventData::StreamStart { .. } | EventData::DocumentEnd { .. } => return None,
-            EventData::StreamEnd => EvKind::StreamEnd,
+            EventData::StreamStart { .. }
+            | EventData::StreamEnd
+            | EventData::DocumentEnd { .. } => return None,
             EventData::DocumentStart { .. } => EvKind::DocumentStart,
             EventData::Alias { anchor } => EvKind::Alias { anchor },
             EventData::Scalar {
@@ -302,13 +302,11 @@ pub(super) fn libyaml_events(
         let ev = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse()))
             .map_err(|_| FormatError::syntax("yaml: unexpected end of input", None))?
             .map_err(|e| syntax_error(&e))?;
-        match Ev::from_libyaml(ev) {
-            Some(Ev {
-                kind: EvKind::StreamEnd,
-                ..
-            }) => return Ok(()),
-            Some(ev) => f(ev)?,
-            None => {}
+        if ev.data == EventData::StreamEnd {
+            return Ok(());
+        }
+        if let Some(ev) = Ev::from_libyaml(ev) {
+            f(ev)?;
         }
     }
 }
@@ -321,7 +319,6 @@ impl Builder {
     /// Adds one event's node to the tree.
     fn event(&mut self, text: &str, ev: Ev) -> Result<(), FormatError> {
         match ev.kind {
-            EvKind::StreamEnd => {}
             EvKind::DocumentStart => {
                 self.docs.push(DocInfo {
                     start: ev.start,
@@ -343,7 +340,6 @@ impl Builder {
                 tag,
                 value,
                 style,
-                ..
             } => {
                 let (s, e) = (ev.start, ev.end);
                 if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {

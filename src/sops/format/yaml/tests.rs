@@ -606,24 +606,11 @@ use super::fast_path_agrees;
 
 /// Every YAML file in the repository's fixtures, demo secrets and manifests.
 fn repository_yaml_files() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
-                out.push(p);
-            }
-        }
-    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut out = Vec::new();
-    for d in ["tests/fixtures", "secrets", "manifests", "keys"] {
-        walk(&root.join(d), &mut out);
-    }
+    let mut out: Vec<PathBuf> = ["tests/fixtures", "secrets", "manifests", "keys"]
+        .iter()
+        .flat_map(|d| crate::fsutil::yaml_files_under(&root.join(d)))
+        .collect();
     out.sort();
     out
 }
