@@ -31,39 +31,23 @@ pub fn is_write_temp(name: &std::ffi::OsStr) -> bool {
     n.starts_with(TEMP_PREFIX) && n.ends_with(TEMP_SUFFIX)
 }
 
-/// Removes the temp files that killed runs left below `dir` (those whose process is gone; they
-/// hold what was being written, which for the callers is ciphertext) and returns how many. A
-/// reseal stages every output before renaming any, so a SIGKILL can leave hundreds.
-pub fn sweep_killed_temps(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    let mut n = 0;
-    for e in entries.flatten() {
-        // The entry's own type (no stat per file), which never follows a link: only our own
-        // regular files are candidates.
-        let Ok(kind) = e.file_type() else {
-            continue;
-        };
-        if kind.is_dir() {
-            n += sweep_killed_temps(&e.path());
-            continue;
-        }
-        let name = e.file_name();
-        if !kind.is_file() || !is_write_temp(&name) {
-            continue;
-        }
-        let pid = name.to_string_lossy()[TEMP_PREFIX.len()..]
-            .split('-')
-            .next()
-            .and_then(|p| p.parse::<i32>().ok());
-        let killed = pid
-            .is_some_and(|pid| pid > 0 && pid as u32 != std::process::id() && !process_alive(pid));
-        if killed && std::fs::remove_file(e.path()).is_ok() {
-            n += 1;
-        }
+/// Removes `entry` if it is a temp file a killed run left (one whose process is gone; it holds
+/// what was being written, which for the callers is ciphertext) and says whether it did. `kind`
+/// is the entry's own type from the folder listing, which never follows a link: only our own
+/// regular files are candidates. A reseal stages every output before renaming any, so a SIGKILL
+/// can leave hundreds; it calls this for each file of the walk it makes anyway.
+pub fn remove_if_killed_temp(entry: &std::fs::DirEntry, kind: std::fs::FileType) -> bool {
+    let name = entry.file_name();
+    if !kind.is_file() || !is_write_temp(&name) {
+        return false;
     }
-    n
+    let pid = name.to_string_lossy()[TEMP_PREFIX.len()..]
+        .split('-')
+        .next()
+        .and_then(|p| p.parse::<i32>().ok());
+    let killed =
+        pid.is_some_and(|pid| pid > 0 && pid as u32 != std::process::id() && !process_alive(pid));
+    killed && std::fs::remove_file(entry.path()).is_ok()
 }
 
 /// Every `.yaml`/`.yml` file under `dir`, recursively, in directory order; folders that cannot
@@ -101,27 +85,30 @@ pub(crate) fn process_alive(_pid: i32) -> bool {
 /// Atomically replaces `path` with `bytes`. An existing file's permissions are kept; a new file
 /// gets `new_mode` (e.g. 0o600 for anything holding plaintext) or 0o644.
 pub fn atomic_write(path: &Path, bytes: &[u8], new_mode: Option<u32>) -> Result<(), WriteError> {
-    let tmp = write_temp(path, bytes, new_mode)?;
+    let existing = std::fs::metadata(path).ok().map(|m| m.permissions());
+    let tmp = write_temp(path, bytes, existing, new_mode)?;
     tmp.as_file().sync_all().map_err(err(path))?;
     persist(tmp, path)
 }
 
 /// The first half of an atomic write: `bytes` in a temp file beside `path`, with the mode the
-/// target will have, not yet durable and not yet in place. Dropping it removes it.
+/// target will have (`existing`: the target's permissions, `None` if there is no target), not yet
+/// durable and not yet in place. Dropping it removes it.
 fn write_temp(
     path: &Path,
     bytes: &[u8],
+    existing: Option<std::fs::Permissions>,
     new_mode: Option<u32>,
 ) -> Result<tempfile::NamedTempFile, WriteError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let existing = std::fs::metadata(path).ok().map(|m| m.permissions());
     // The PID in the name lets a later run tell a killed run's leftovers from a live run's.
-    let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let prefix = PREFIX.get_or_init(|| format!("{TEMP_PREFIX}{}-", std::process::id()));
     let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(TEMP_SUFFIX);
+    builder.prefix(prefix).suffix(TEMP_SUFFIX);
     // The folder usually exists: create it only when the temp file cannot be.
     let mut tmp = match builder.tempfile_in(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -135,9 +122,8 @@ fn write_temp(
     {
         use std::os::unix::fs::PermissionsExt;
         // Set the final mode before any byte is written, so plaintext is never world-readable.
-        let perms = existing
-            .clone()
-            .unwrap_or_else(|| std::fs::Permissions::from_mode(new_mode.unwrap_or(0o644)));
+        let perms =
+            existing.unwrap_or_else(|| std::fs::Permissions::from_mode(new_mode.unwrap_or(0o644)));
         tmp.as_file().set_permissions(perms).map_err(err(path))?;
     }
     #[cfg(not(unix))]
@@ -170,9 +156,21 @@ impl std::fmt::Debug for Staged {
 
 /// Stages `bytes` as the next version of `path` (permissions as [`atomic_write`] gives them).
 pub fn stage(path: &Path, bytes: &[u8], new_mode: Option<u32>) -> Result<Staged, WriteError> {
+    let existing = std::fs::metadata(path).ok().map(|m| m.permissions());
+    stage_over(path, bytes, existing, new_mode)
+}
+
+/// [`stage`] for a caller that has just looked at the target: `existing` is its permissions,
+/// `None` if there is no file.
+pub fn stage_over(
+    path: &Path,
+    bytes: &[u8],
+    existing: Option<std::fs::Permissions>,
+    new_mode: Option<u32>,
+) -> Result<Staged, WriteError> {
     Ok(Staged {
         path: path.to_path_buf(),
-        tmp: write_temp(path, bytes, new_mode)?,
+        tmp: write_temp(path, bytes, existing, new_mode)?,
     })
 }
 

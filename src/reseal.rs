@@ -250,6 +250,8 @@ pub struct Planned {
     pub kept: BTreeMap<String, String>,
     /// The existing file's bytes, if any (empty under `--force`, which neither reuses nor compares them).
     pub existing: Option<Vec<u8>>,
+    /// The existing file's permissions, which the new version keeps.
+    pub existing_perms: Option<std::fs::Permissions>,
 }
 
 impl Planned {
@@ -278,7 +280,7 @@ pub fn placement(source: &Source, sealed_paths: &BTreeMap<String, PathBuf>) -> P
 pub fn check_unique<'a>(
     placed: impl IntoIterator<Item = (&'a Path, &'a Path, Option<&'a str>, &'a str)>,
 ) -> Result<(), String> {
-    let mut seen: BTreeMap<&Path, &Path> = BTreeMap::new();
+    let mut seen: std::collections::HashMap<&Path, &Path> = Default::default();
     for (rel, file, namespace, name) in placed {
         if let Some(first) = seen.insert(rel, file) {
             return Err(format!(
@@ -305,10 +307,18 @@ pub fn plan_one(
     // With --force every item is sealed afresh, so a previous output can lend nothing and (its
     // fresh ciphertexts being random) never equals the new one: only whether it exists matters.
     // Without items the new file may equal the old one, which must then be read to leave it be.
-    let existing = if force && !source.prepared.items.is_empty() {
-        path.exists().then(Vec::new)
+    // The look at the old file also gives its permissions, which its replacement keeps: one stat
+    // of each output instead of two (issue 9).
+    let (existing, existing_perms) = if force && !source.prepared.items.is_empty() {
+        match std::fs::metadata(&path) {
+            Ok(m) => (Some(Vec::new()), Some(m.permissions())),
+            Err(_) => (None, None),
+        }
     } else {
-        std::fs::read(&path).ok()
+        match read_with_permissions(&path) {
+            Some((bytes, perms)) => (Some(bytes), Some(perms)),
+            None => (None, None),
+        }
     };
     let mut digests = BTreeMap::new();
     for item in source.prepared.items() {
@@ -351,7 +361,18 @@ pub fn plan_one(
         digests,
         kept,
         existing,
+        existing_perms,
     }
+}
+
+/// A file's bytes and permissions, from one open (`None` if it cannot be read).
+fn read_with_permissions(path: &Path) -> Option<(Vec<u8>, std::fs::Permissions)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).ok()?;
+    let meta = f.metadata().ok()?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    f.read_to_end(&mut bytes).ok()?;
+    Some((bytes, meta.permissions()))
 }
 
 /// An output: where, its previous bytes, its new bytes.

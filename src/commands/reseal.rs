@@ -13,7 +13,7 @@ use crate::sops::engine;
 use crate::sops::format::Format;
 use crate::sops::keys::Identities;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, Serialize)]
@@ -142,29 +142,41 @@ fn load_source(config: &Config, file: &Path, ids: &Identities) -> Result<Vec<Sou
     Ok(sources)
 }
 
-/// Existing `*.sealed.yaml` files under the sealed folder (relative).
-fn existing_outputs(dir: &Path) -> BTreeSet<PathBuf> {
-    let mut out = BTreeSet::new();
-    fn walk(root: &Path, d: &Path, out: &mut BTreeSet<PathBuf>) {
+/// What one walk of the sealed folder finds: the existing `*.sealed.yaml` files (relative to the
+/// folder, in no particular order) and how many temp files of killed runs it removed.
+#[derive(Default)]
+struct SealedScan {
+    outputs: Vec<PathBuf>,
+    swept: usize,
+}
+
+/// Walks the sealed folder once, before any file is processed: collecting the existing outputs
+/// and, when `sweep` (not with `--check`, which changes nothing), removing killed runs' temp files.
+/// Entry types come from the folder listing (no stat per file); only a symlink is followed.
+fn scan_sealed(dir: &Path, sweep: bool) -> SealedScan {
+    fn walk(root: &Path, d: &Path, sweep: bool, out: &mut SealedScan) {
         let Ok(rd) = std::fs::read_dir(d) else { return };
         for e in rd.flatten() {
+            let Ok(kind) = e.file_type() else { continue };
             let p = e.path();
-            // The entry's own type costs no stat; only a symlink needs one to be followed.
-            let is_dir = match e.file_type() {
-                Ok(t) if t.is_symlink() => p.is_dir(),
-                Ok(t) => t.is_dir(),
-                Err(_) => false,
+            let is_dir = if kind.is_symlink() {
+                p.is_dir()
+            } else {
+                kind.is_dir()
             };
             if is_dir {
-                walk(root, &p, out);
-            } else if p.to_string_lossy().ends_with(".sealed.yaml") {
+                walk(root, &p, sweep, out);
+            } else if e.file_name().as_encoded_bytes().ends_with(b".sealed.yaml") {
                 if let Ok(r) = p.strip_prefix(root) {
-                    out.insert(r.to_path_buf());
+                    out.outputs.push(r.to_path_buf());
                 }
+            } else if sweep && fsutil::remove_if_killed_temp(&e, kind) {
+                out.swept += 1;
             }
         }
     }
-    walk(dir, dir, &mut out);
+    let mut out = SealedScan::default();
+    walk(dir, dir, sweep, &mut out);
     out
 }
 
@@ -242,9 +254,11 @@ fn process_file(job: &Job, file: &Path) -> Result<Vec<Done>> {
             let fresh = seal_plan(job.cert, &plan)?;
             done.sealed = fresh.len();
             done.kept = plan.fates.len() - fresh.len();
+            let perms = plan.existing_perms.clone();
             let (rel, existing, bytes) = reseal::assemble(plan, fresh).map_err(Error::Usage)?;
             if existing.as_deref() != Some(&bytes[..]) {
-                done.staged = Some(fsutil::stage(&job.cluster.sealed.join(rel), &bytes, None)?);
+                let path = job.cluster.sealed.join(rel);
+                done.staged = Some(fsutil::stage_over(&path, &bytes, perms, None)?);
             }
         }
         out.push(done);
@@ -300,13 +314,12 @@ pub fn reseal_cluster(
         }
     };
     let files = source_files(&cluster.sources)?;
-    if !a.check {
-        let swept = fsutil::sweep_killed_temps(&cluster.sealed);
-        if swept > 0 {
-            ctx.printer.detail(&format!(
-                "{sealed_shown}: removed {swept} temp file(s) an interrupted run left"
-            ));
-        }
+    let scan = scan_sealed(&cluster.sealed, !a.check);
+    if scan.swept > 0 {
+        ctx.printer.detail(&format!(
+            "{sealed_shown}: removed {} temp file(s) an interrupted run left",
+            scan.swept
+        ));
     }
     let job = Job {
         config,
@@ -339,33 +352,41 @@ pub fn reseal_cluster(
     }))
     .map_err(Error::Usage)?;
     res.secrets = done.len();
-    let produced: BTreeSet<PathBuf> = done.iter().map(|d| d.rel.clone()).collect();
-    let orphans: Vec<PathBuf> = existing_outputs(&cluster.sealed)
+    // Hashed, not ordered: comparing paths component by component for every one of hundreds of
+    // outputs was a visible part of the serial time after the workers (issue 9).
+    let produced: HashSet<&Path> = done.iter().map(|d| d.rel.as_path()).collect();
+    let mut orphans: Vec<PathBuf> = scan
+        .outputs
         .into_iter()
-        .filter(|p| !produced.contains(p))
+        .filter(|p| !produced.contains(p.as_path()))
         .collect();
+    orphans.sort();
     res.orphans = orphans.iter().map(|p| p.display().to_string()).collect();
 
     // Kustomizations: what stays listed (orphans stay until pruned, so nothing disappears from
     // the cluster without --prune). Files placed by `sealed_paths` are listed by the repository's
     // own kustomizations, not ours.
-    let mut listed: BTreeSet<PathBuf> = produced
+    let listed = produced
         .iter()
+        .copied()
         .filter(|p| p.is_relative())
-        .cloned()
-        .collect();
-    if !a.prune {
-        listed.extend(orphans.iter().cloned());
-    }
+        .chain(orphans.iter().filter(|_| !a.prune).map(PathBuf::as_path));
     let mut by_dir: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
-    for p in &listed {
-        let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
-        by_dir.entry(dir).or_default().insert(
-            p.file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned(),
-        );
+    for p in listed {
+        let dir = p.parent().unwrap_or(Path::new(""));
+        let name = p
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        match by_dir.get_mut(dir) {
+            Some(names) => {
+                names.insert(name);
+            }
+            None => {
+                by_dir.insert(dir.to_path_buf(), BTreeSet::from([name]));
+            }
+        }
     }
     let mut kustomizations: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let top: BTreeSet<String> = by_dir
@@ -384,7 +405,7 @@ pub fn reseal_cluster(
         }
     }
     // Every output mapped elsewhere (an adopted repository): no empty generated folder.
-    if listed.is_empty() && !cluster.sealed.join("kustomization.yaml").exists() {
+    if by_dir.is_empty() && !cluster.sealed.join("kustomization.yaml").exists() {
         kustomizations.clear();
     }
 
