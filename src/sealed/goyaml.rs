@@ -468,12 +468,15 @@ impl Emitter {
                 natural_sort(&mut sorted);
                 for (k, val) in sorted {
                     self.write_indent();
+                    // A key is emitted as a string node would be, without building one.
                     if is_simple_key(k) {
-                        self.emit_node(&GoValue::Str(k.clone()), false, false, true, true);
+                        self.simple_key_context = true;
+                        self.emit_scalar(k, requested_string_style(k));
                         self.write_indicator(":", false, false, false);
                     } else {
                         self.write_indicator("?", true, false, true);
-                        self.emit_node(&GoValue::Str(k.clone()), false, false, true, false);
+                        self.simple_key_context = false;
+                        self.emit_scalar(k, requested_string_style(k));
                         self.write_indent();
                         self.write_indicator(":", true, false, true);
                     }
@@ -745,8 +748,8 @@ impl Emitter {
 
 /// libyaml `check_simple_key` for a string key: not multi-line and at most 128 bytes.
 fn is_simple_key(k: &str) -> bool {
-    let chars: Vec<char> = k.chars().collect();
-    !analyze(&chars).multiline && k.len() <= 128
+    // `analyze(..).multiline` is exactly "has a line break".
+    !k.chars().any(is_break) && k.len() <= 128
 }
 
 /// go-yaml v2 float formatting: `strconv.FormatFloat(f, 'g', -1, 64)`, with `.inf`/`.nan`.
@@ -831,27 +834,38 @@ fn go_is_digit(c: char) -> bool {
 /// go-yaml v2's natural `Less` for two string keys: rune by rune; letters after non-letters;
 /// letters by code point; digit runs compared as numbers (SEALED-SECRETS.md §4.5).
 pub fn natural_less(a: &str, b: &str) -> bool {
+    // Keys are nearly always ASCII, whose bytes are its runes: compared in place, where collecting
+    // runes cost two allocations per comparison of every map sorted (issue 9).
+    if a.is_ascii() && b.is_ascii() {
+        return natural_less_runes(a.as_bytes(), b.as_bytes());
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
+    natural_less_runes(&ar, &br)
+}
+
+fn natural_less_runes<C: Copy + Into<char>>(ar: &[C], br: &[C]) -> bool {
+    let rune = |s: &[C], i: usize| -> char { s[i].into() };
     let mut i = 0;
     while i < ar.len() && i < br.len() {
-        if ar[i] == br[i] {
+        let (a, b) = (rune(ar, i), rune(br, i));
+        if a == b {
             i += 1;
             continue;
         }
-        let al = go_is_letter(ar[i]);
-        let bl = go_is_letter(br[i]);
+        let al = go_is_letter(a);
+        let bl = go_is_letter(b);
         if al && bl {
-            return ar[i] < br[i];
+            return a < b;
         }
         if al || bl {
             return bl;
         }
         let (mut an, mut bn): (i64, i64) = (0, 0);
-        if ar[i] == '0' || br[i] == '0' {
+        if a == '0' || b == '0' {
             let mut j = i;
-            while j > 0 && go_is_digit(ar[j - 1]) {
-                if ar[j - 1] != '0' {
+            while j > 0 && go_is_digit(rune(ar, j - 1)) {
+                if rune(ar, j - 1) != '0' {
                     an = 1;
                     bn = 1;
                     break;
@@ -860,13 +874,17 @@ pub fn natural_less(a: &str, b: &str) -> bool {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && go_is_digit(ar[ai]) {
-            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
+        while ai < ar.len() && go_is_digit(rune(ar, ai)) {
+            an = an
+                .wrapping_mul(10)
+                .wrapping_add(rune(ar, ai) as i64 - '0' as i64);
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && go_is_digit(br[bi]) {
-            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
+        while bi < br.len() && go_is_digit(rune(br, bi)) {
+            bn = bn
+                .wrapping_mul(10)
+                .wrapping_add(rune(br, bi) as i64 - '0' as i64);
             bi += 1;
         }
         if an != bn {
@@ -875,22 +893,40 @@ pub fn natural_less(a: &str, b: &str) -> bool {
         if ai != bi {
             return ai < bi;
         }
-        return ar[i] < br[i];
+        return a < b;
     }
     ar.len() < br.len()
 }
 
-/// A merge sort on [`natural_less`]. Not `slice::sort_by`: the go-yaml order is not a total
+/// Sorts map entries on [`natural_less`]. Not `slice::sort_by`: the go-yaml order is not a total
 /// order for some pathological keys (§4.5) and the standard sort may panic on such input.
 fn natural_sort(items: &mut Vec<&(String, GoValue)>) {
+    // go-yaml calls Go's `sort.Sort`, which sorts up to 12 elements by this insertion sort (Go
+    // 1.19+ pdqsort's `maxInsertion`): the same result for any keys, pathological ones included,
+    // without the merge sort's allocations. Every map of a SealedSecret is this small.
+    if items.len() <= 12 {
+        for i in 1..items.len() {
+            let mut j = i;
+            while j > 0 && natural_less(&items[j].0, &items[j - 1].0) {
+                items.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        return;
+    }
+    merge_sort(items);
+}
+
+/// A stable merge sort on [`natural_less`], for maps of more than 12 entries.
+fn merge_sort(items: &mut Vec<&(String, GoValue)>) {
     if items.len() <= 1 {
         return;
     }
     let right = items.split_off(items.len() / 2);
     let mut left = std::mem::take(items);
     let mut right = right;
-    natural_sort(&mut left);
-    natural_sort(&mut right);
+    merge_sort(&mut left);
+    merge_sort(&mut right);
     let (mut l, mut r) = (0, 0);
     while l < left.len() && r < right.len() {
         if natural_less(&right[r].0, &left[l].0) {
@@ -1364,6 +1400,22 @@ mod tests {
         );
     }
 
+    /// Keys on which the natural order is cyclic come out as Go's `insertionSort` leaves them
+    /// (traced by hand: "9a" moves before "19", "91" stays last).
+    #[test]
+    fn cyclic_keys_in_go_insertion_sort_order() {
+        // In this order (a JSON object would arrive sorted); a merge sort gives 19, 91, 9a.
+        let v = GoValue::Map(
+            ["19", "9a", "91"]
+                .iter()
+                .map(|k| (k.to_string(), GoValue::str("x")))
+                .collect(),
+        );
+        let out = to_go_yaml(&v);
+        let order: Vec<&str> = out.lines().map(|l| l.split(':').next().unwrap()).collect();
+        assert_eq!(order, ["9a", "\"19\"", "\"91\""]);
+    }
+
     #[test]
     fn natural_key_order() {
         let keys = [
@@ -1442,6 +1494,30 @@ mod proptests {
                     .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
             ]
         })
+    }
+
+    proptest! {
+        /// The in-place comparison of ASCII keys answers as the rune-by-rune one.
+        #[test]
+        fn ascii_natural_less_is_the_rune_comparison(a in "[a0Z1_9.b-]{0,6}", b in "[a0Z1_9.b-]{0,6}") {
+            let (ar, br): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+            prop_assert_eq!(natural_less(&a, &b), natural_less_runes(&ar, &br));
+        }
+
+        /// Short maps (insertion sort, as Go sorts them) and long ones (merge sort) come out in the
+        /// same order for keys on which the natural order is total: without digits. (With digit
+        /// runs it is not: "91" < "9a" < "19" < "91".)
+        #[test]
+        fn insertion_and_merge_sort_agree(keys in proptest::collection::vec("[aZ_.bé-]{0,4}", 0..13)) {
+            let entries: Vec<(String, GoValue)> =
+                keys.iter().map(|k| (k.clone(), GoValue::Null)).collect();
+            let mut short: Vec<&(String, GoValue)> = entries.iter().collect();
+            let mut long = short.clone();
+            natural_sort(&mut short);
+            merge_sort(&mut long);
+            let names = |v: &[&(String, GoValue)]| v.iter().map(|e| e.0.clone()).collect::<Vec<_>>();
+            prop_assert_eq!(names(&short), names(&long));
+        }
     }
 
     proptest! {
