@@ -209,12 +209,25 @@ fn is_printable(c: char) -> bool {
         || ((0xE000..=0xFFFD).contains(&o) && o != 0xFEFF)
 }
 
-/// Non-empty and made only of the standard base64 alphabet and padding.
-fn is_base64_text(v: &str) -> bool {
-    !v.is_empty()
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+/// Non-empty text of base64 characters (`A-Za-z0-9+/=`) and `._-`, not starting with `.` or `-`:
+/// every ciphertext, and nearly every key, name and namespace. Nothing in it can be an indicator
+/// (`-` and `.` only are at the start), a blank, a break or a special character.
+fn is_plain_safe_text(v: &str) -> bool {
+    let b = v.as_bytes();
+    // A table lookup per byte: this runs over every ciphertext, ~1 KB each.
+    !b.is_empty() && !matches!(b[0], b'.' | b'-') && b.iter().all(|&c| PLAIN_SAFE[c as usize])
 }
+
+const PLAIN_SAFE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'.' | b'_' | b'-');
+        c += 1;
+    }
+    t
+};
 
 fn analyze(value: &[char]) -> Analysis {
     if value.is_empty() {
@@ -497,10 +510,10 @@ impl Emitter {
     }
 
     fn emit_scalar(&mut self, value: &str, requested: Style) {
-        let base64 = is_base64_text(value);
-        if base64 && requested == Style::Plain {
-            // Plain base64 has no blank to fold at and no break: write_plain would copy it
-            // character by character, which was the renderer's main cost (issue 9).
+        let safe = is_plain_safe_text(value);
+        if safe && requested == Style::Plain {
+            // Such text has no blank to fold at and no break: write_plain would copy it character
+            // by character after collecting its characters, the renderer's main cost (issue 9).
             self.increase_indent(true, false);
             if !self.whitespace {
                 self.put(' ');
@@ -513,10 +526,10 @@ impl Emitter {
             return;
         }
         let chars: Vec<char> = value.chars().collect();
-        let a = if base64 {
-            // Every ciphertext is one of these: nothing in it can be an indicator, a blank or a
-            // special character, so the character-by-character analysis (a noticeable part of
-            // rendering 2,500 sealed values, issue 9) has only one possible answer.
+        let a = if safe {
+            // Nothing in such text can be an indicator, a blank or a special character, so the
+            // character-by-character analysis (a noticeable part of rendering 2,500 sealed
+            // values, issue 9) has only one possible answer.
             Analysis {
                 multiline: false,
                 flow_plain_allowed: true,
@@ -1239,7 +1252,40 @@ fn days_in_month(year: i32, month: u32) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    /// The base64 shortcut must be exactly what the full analysis answers for such text.
+    /// The plain-safe shortcut must be exactly what the full analysis answers for such text.
+    fn assert_all_allowed(t: &str) {
+        assert!(super::is_plain_safe_text(t), "{t}");
+        let chars: Vec<char> = t.chars().collect();
+        assert_eq!(
+            super::analyze(&chars),
+            super::Analysis {
+                multiline: false,
+                flow_plain_allowed: true,
+                block_plain_allowed: true,
+                single_quoted_allowed: true,
+                block_allowed: true,
+            },
+            "{t}"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_safe_shortcut_matches_the_full_analysis(t in "[A-Za-z0-9+/=_][A-Za-z0-9+/=._-]{0,12}") {
+            assert_all_allowed(&t);
+        }
+
+        /// Text the shortcut refuses goes through the full analysis (nothing is lost by a too
+        /// narrow shortcut; a too wide one is what the test above catches).
+        #[test]
+        fn plain_safe_text_is_only_that(t in "[a.:#\\- ]{0,4}") {
+            let expected = !t.is_empty()
+                && !t.starts_with(['.', '-'])
+                && t.bytes().all(|c| c == b'a' || c == b'.' || c == b'-');
+            proptest::prop_assert_eq!(super::is_plain_safe_text(&t), expected);
+        }
+    }
+
     #[test]
     fn base64_shortcut_matches_the_full_analysis() {
         use base64::Engine as _;
@@ -1254,23 +1300,23 @@ mod tests {
         texts.extend(
             ["=", "==", "+", "/", "0", "1e3", "true", "null", "+1", "A=B"].map(String::from),
         );
+        texts.extend(
+            [
+                "a.b",
+                "x_y-z",
+                "bitnami.com/v1alpha1",
+                "secret-000",
+                "a-",
+                "a.",
+            ]
+            .map(String::from),
+        );
         for t in texts {
-            assert!(super::is_base64_text(&t), "{t}");
-            let chars: Vec<char> = t.chars().collect();
-            assert_eq!(
-                super::analyze(&chars),
-                super::Analysis {
-                    multiline: false,
-                    flow_plain_allowed: true,
-                    block_plain_allowed: true,
-                    single_quoted_allowed: true,
-                    block_allowed: true,
-                },
-                "{t}"
-            );
+            assert_all_allowed(&t);
         }
-        assert!(!super::is_base64_text(""));
-        assert!(!super::is_base64_text("a b"));
+        for t in ["", "a b", "-", "-a", ".", "...", ".a", "a:b", "a#b", "é"] {
+            assert!(!super::is_plain_safe_text(t), "{t}");
+        }
     }
 
     use super::*;
