@@ -73,6 +73,21 @@ struct Builder {
     /// Alias expansion accounting for `convert` and `collect_duplicates` (see `AliasBudget`).
     convert_budget: AliasBudget,
     dup_budget: AliasBudget,
+    /// Set by `finish` when no node is an alias: `convert` may then move scalar text out.
+    movable: bool,
+}
+
+impl Drop for Builder {
+    /// Scalar text left here (all of it when aliases forbade moving it into the tree) may be a
+    /// plaintext value: wiped, as the tree's copies are.
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for n in &mut self.nodes {
+            if let RNode::Scalar(s) = n {
+                s.value.zeroize();
+            }
+        }
+    }
 }
 
 struct DocInfo {
@@ -183,10 +198,18 @@ struct AliasBudget {
 impl AliasBudget {
     /// Runs `f` (the expansion of one alias) with every node it visits counted as aliased.
     fn inside_alias<T>(&self, f: impl FnOnce() -> T) -> T {
-        self.depth.set(self.depth.get() + 1);
+        self.enter_alias();
         let out = f();
-        self.depth.set(self.depth.get() - 1);
+        self.leave_alias();
         out
+    }
+
+    /// [`Self::inside_alias`] in two halves, for a caller that needs `&mut` access in between.
+    fn enter_alias(&self) {
+        self.depth.set(self.depth.get() + 1);
+    }
+    fn leave_alias(&self) {
+        self.depth.set(self.depth.get() - 1);
     }
 
     /// Records one node; false once the document is over budget.
@@ -259,6 +282,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, FormatError> {
         docs: Vec::new(),
         convert_budget: AliasBudget::default(),
         dup_budget: AliasBudget::default(),
+        movable: false,
     };
     match super::fast::events(text) {
         Some(events) => {
@@ -887,21 +911,27 @@ impl Builder {
         })
     }
 
-    fn finish(self) -> Result<Tree, FormatError> {
+    fn finish(mut self) -> Result<Tree, FormatError> {
+        // Without aliases every node becomes exactly one node of the tree, so scalar text can be
+        // moved into it instead of copied: one allocation and copy fewer per scalar, and no
+        // second, unwiped copy of a plaintext value (issue 9).
+        self.movable = !self.nodes.iter().any(|n| matches!(n, RNode::Alias(_)));
         let mut documents = Vec::new();
-        for (i, d) in self.docs.iter().enumerate() {
-            let mapping = match d.root {
+        for i in 0..self.docs.len() {
+            let root = self.docs[i].root;
+            let mapping = match root {
                 None => Mapping::new(),
-                Some(r) => match &self.nodes[r] {
-                    RNode::Map(_) => {
-                        if i == 0 {
-                            self.check_duplicates(r)?;
-                        }
-                        match self.convert(r, 0)? {
-                            Node::Mapping(m) => m,
-                            _ => unreachable!(),
-                        }
+                Some(r) if matches!(self.nodes[r], RNode::Map(_)) => {
+                    if i == 0 {
+                        self.check_duplicates(r)?;
                     }
+                    match self.convert(r, 0)? {
+                        Node::Mapping(m) => m,
+                        _ => unreachable!(),
+                    }
+                }
+                Some(r) => match &self.nodes[r] {
+                    RNode::Map(_) => unreachable!("taken above"),
                     RNode::Seq(c) => {
                         // go-yaml's decoder message when sops decodes the first document.
                         let line = self
@@ -999,7 +1029,7 @@ impl Builder {
     }
 
     /// The tree under node `id`, aliases expanded; `depth` counts collection levels from the root.
-    fn convert(&self, id: usize, depth: usize) -> Result<Node, FormatError> {
+    fn convert(&mut self, id: usize, depth: usize) -> Result<Node, FormatError> {
         if !self.convert_budget.take() {
             return Err(FormatError::syntax(
                 "yaml: document contains excessive aliasing",
@@ -1016,39 +1046,51 @@ impl Builder {
                 None,
             ));
         }
-        Ok(match &self.nodes[id] {
-            RNode::Alias(t) => self
-                .convert_budget
-                .inside_alias(|| self.convert(*t, depth))?,
-            RNode::Scalar(s) => convert_scalar(s)?,
+        // Children are converted through `&mut self` (to move their text), so each collection
+        // is looked up again per item rather than borrowed across the recursion.
+        Ok(match &mut self.nodes[id] {
+            RNode::Alias(t) => {
+                let t = *t;
+                self.convert_budget.enter_alias();
+                let node = self.convert(t, depth);
+                self.convert_budget.leave_alias();
+                node?
+            }
+            RNode::Scalar(s) => scalar_node(s, self.movable)?,
             RNode::Map(c) => {
+                let n = c.items.len();
                 let mut m = Mapping::new();
                 let comments: usize = c.slots.iter().map(Vec::len).sum();
-                m.entries.reserve_exact(c.items.len() + comments);
-                for (i, (k, v)) in c.items.iter().enumerate() {
+                m.entries.reserve_exact(n + comments);
+                for i in 0..=n {
+                    let RNode::Map(c) = &self.nodes[id] else {
+                        unreachable!()
+                    };
                     for t in &c.slots[i] {
                         m.entries.push(Entry::Comment(comment(t)));
                     }
-                    let key = self.key_text(*k)?;
-                    m.entries
-                        .push(Entry::Pair(key, self.convert(*v, depth + 1)?));
-                }
-                for t in c.slots.last().into_iter().flatten() {
-                    m.entries.push(Entry::Comment(comment(t)));
+                    if let Some(&(k, v)) = c.items.get(i) {
+                        let key = self.key_text(k)?;
+                        m.entries
+                            .push(Entry::Pair(key, self.convert(v, depth + 1)?));
+                    }
                 }
                 Node::Mapping(m)
             }
             RNode::Seq(c) => {
+                let n = c.items.len();
                 let comments: usize = c.slots.iter().map(Vec::len).sum();
-                let mut items = Vec::with_capacity(c.items.len() + comments);
-                for (i, v) in c.items.iter().enumerate() {
+                let mut items = Vec::with_capacity(n + comments);
+                for i in 0..=n {
+                    let RNode::Seq(c) = &self.nodes[id] else {
+                        unreachable!()
+                    };
                     for t in &c.slots[i] {
                         items.push(Item::Comment(comment(t)));
                     }
-                    items.push(Item::Node(self.convert(*v, depth + 1)?));
-                }
-                for t in c.slots.last().into_iter().flatten() {
-                    items.push(Item::Comment(comment(t)));
+                    if let Some(&v) = c.items.get(i) {
+                        items.push(Item::Node(self.convert(v, depth + 1)?));
+                    }
                 }
                 Node::Sequence(items)
             }
@@ -1056,17 +1098,23 @@ impl Builder {
     }
 
     /// Keys must be strings (SOPS.md §8.2); the merge key `<<` is kept literally.
-    fn key_text(&self, id: usize) -> Result<String, FormatError> {
+    fn key_text(&mut self, id: usize) -> Result<String, FormatError> {
         let node = match &self.nodes[id] {
             RNode::Alias(t) => *t,
             _ => id,
         };
-        match &self.nodes[node] {
+        let movable = self.movable;
+        match &mut self.nodes[node] {
             RNode::Scalar(s) => {
                 if s.tag.is_none() && s.style == ScalarStyle::Plain && s.value == "<<" {
                     return Ok("<<".into());
                 }
-                match convert_scalar(s)? {
+                let typed = match convert_scalar(s)? {
+                    Conv::Text if movable => return Ok(std::mem::take(&mut s.value)),
+                    Conv::Text => return Ok(s.value.clone()),
+                    Conv::Typed(n) => n,
+                };
+                match typed {
                     Node::Scalar(Scalar::Str(b)) => match b.as_str() {
                         Some(t) => Ok(t.to_string()),
                         None => Err(non_string_key("[]uint8", "[binary]".into())),
@@ -1192,14 +1240,32 @@ fn line_starts(text: &str) -> Vec<usize> {
 }
 
 /// Types one scalar the way go-yaml v3 decodes it into an untyped value (SOPS.md §8.2).
-fn convert_scalar(s: &RScalar) -> Result<Node, FormatError> {
+/// What a scalar converts to: a typed value, or its own text as a string, which the caller
+/// copies or moves out of the builder ([`scalar_node`]).
+enum Conv {
+    Typed(Node),
+    Text,
+}
+
+/// A scalar's node; `take` moves its text into the tree (no alias can read it again).
+fn scalar_node(s: &mut RScalar, take: bool) -> Result<Node, FormatError> {
+    Ok(match convert_scalar(s)? {
+        Conv::Typed(n) => n,
+        Conv::Text if take => {
+            Node::Scalar(Scalar::Str(SecretBytes::from(std::mem::take(&mut s.value))))
+        }
+        Conv::Text => Node::str(&s.value),
+    })
+}
+
+fn convert_scalar(s: &RScalar) -> Result<Conv, FormatError> {
     let tag = s.tag.as_deref().map(|t| {
         t.strip_prefix(TAG_PREFIX)
             .map_or(t.to_string(), |x| format!("!!{x}"))
     });
     let plain = s.style == ScalarStyle::Plain;
-    let from_resolved = |r: Resolved, v: &str| -> Result<Node, FormatError> {
-        Ok(match r {
+    let from_resolved = |r: Resolved| -> Result<Conv, FormatError> {
+        Ok(Conv::Typed(match r {
             Resolved::Null => Node::Null,
             Resolved::Bool(b) => Node::Scalar(Scalar::Bool(b)),
             Resolved::Int(i) => Node::Scalar(Scalar::Int(i)),
@@ -1210,11 +1276,11 @@ fn convert_scalar(s: &RScalar) -> Result<Node, FormatError> {
             }
             Resolved::Float(f) => Node::Scalar(Scalar::Float(f)),
             Resolved::Time(t) => Node::Scalar(Scalar::Time(t)),
-            Resolved::Merge | Resolved::Str => Node::str(v),
-        })
+            Resolved::Merge | Resolved::Str => return Ok(Conv::Text),
+        }))
     };
     match tag.as_deref() {
-        Some("!!str") => Ok(Node::str(&s.value)),
+        Some("!!str") => Ok(Conv::Text),
         Some("!!binary") => {
             let compact: String = s.value.chars().filter(|c| !c.is_whitespace()).collect();
             let bytes = base64::engine::general_purpose::STANDARD
@@ -1228,11 +1294,13 @@ fn convert_scalar(s: &RScalar) -> Result<Node, FormatError> {
                         None,
                     )
                 })?;
-            Ok(Node::Scalar(Scalar::Str(SecretBytes::new(bytes))))
+            Ok(Conv::Typed(Node::Scalar(Scalar::Str(SecretBytes::new(
+                bytes,
+            )))))
         }
         Some("!!timestamp") => match parse_timestamp(&s.value) {
-            Some(t) => Ok(Node::Scalar(Scalar::Time(t))),
-            None => Ok(Node::str(&s.value)),
+            Some(t) => Ok(Conv::Typed(Node::Scalar(Scalar::Time(t)))),
+            None => Ok(Conv::Text),
         },
         Some("!!int") | Some("!!float") | Some("!!bool") | Some("!!null") => {
             let r = resolve_plain(&s.value);
@@ -1244,23 +1312,23 @@ fn convert_scalar(s: &RScalar) -> Result<Node, FormatError> {
                     | (Some("!!null"), Resolved::Null)
             );
             if fits {
-                from_resolved(r, &s.value)
+                from_resolved(r)
             } else if tag.as_deref() == Some("!!float") {
                 if let Resolved::Int(i) = r {
-                    return Ok(Node::Scalar(Scalar::Float(i as f64)));
+                    return Ok(Conv::Typed(Node::Scalar(Scalar::Float(i as f64))));
                 }
-                Ok(Node::str(&s.value))
+                Ok(Conv::Text)
             } else {
-                Ok(Node::str(&s.value))
+                Ok(Conv::Text)
             }
         }
         // Any other tag (`!Ref`, `!secret`, `!!merge`, even the non-specific `!`) is dropped and
         // the scalar typed as if untagged (SOPS.md §8.2; `! 12` is an int with sops).
         _ => {
             if plain {
-                from_resolved(resolve_plain(&s.value), &s.value)
+                from_resolved(resolve_plain(&s.value))
             } else {
-                Ok(Node::str(&s.value))
+                Ok(Conv::Text)
             }
         }
     }
