@@ -289,13 +289,49 @@ fn wrap_text(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// Per key group: each age entry's answer (`None`: not tried) and whether the group succeeded.
+type GroupOutcome = (Vec<Option<Result<(), String>>>, bool);
+
+/// sops's failure report: every group, and in it every age entry tried, in the file's order.
+fn render_report(meta: &Metadata, outcomes: &[GroupOutcome]) -> String {
+    let mut report =
+        String::from("Failed to get the data key required to decrypt the SOPS file.\n");
+    for (gi, (group, (outcome, ok))) in meta.key_groups.iter().zip(outcomes).enumerate() {
+        let mut group_report = String::new();
+        for (k, o) in group.age.iter().zip(outcome) {
+            match o {
+                Some(Ok(())) => group_report.push_str(&format!("  {}: SUCCESS\n", k.recipient)),
+                Some(Err(e)) => {
+                    group_report.push_str(&format!("  {}: FAILED\n", k.recipient));
+                    for line in wrap_text(e, 60) {
+                        group_report.push_str(&format!("    - | {line}\n"));
+                    }
+                }
+                None => {}
+            }
+        }
+        if !ok {
+            for ty in group.other_types() {
+                group_report.push_str(&format!(
+                    "  ({ty} keys present: overworld-secrets cannot use {ty}; decrypt with sops or add an age recipient)\n"
+                ));
+            }
+        }
+        report.push_str(&format!(
+            "\nGroup {gi}: {}\n{group_report}",
+            if *ok { "SUCCESS" } else { "FAILED" }
+        ));
+    }
+    report
+}
+
 /// Recovers the data key: one share per group that any of its keys unwraps, then (with several
 /// groups) Shamir-combines all collected shares (SOPS.md §6.5).
 pub fn recover_data_key(meta: &Metadata, ids: &Identities) -> Result<Key32, DataKeyError> {
     let mut shares: Vec<zeroize::Zeroizing<Vec<u8>>> = Vec::new();
-    let mut report =
-        String::from("Failed to get the data key required to decrypt the SOPS file.\n");
-    for (gi, group) in meta.key_groups.iter().enumerate() {
+    // What each group's entries answered; the report is only written when it is shown.
+    let mut outcomes: Vec<GroupOutcome> = Vec::new();
+    for group in &meta.key_groups {
         // Entries for a recipient we hold go first (each try is an X25519 agreement); the report,
         // shown only when every entry failed, keeps the file's order as sops prints it.
         let mut order: Vec<usize> = (0..group.age.len()).collect();
@@ -332,30 +368,7 @@ pub fn recover_data_key(meta: &Metadata, ids: &Identities) -> Result<Key32, Data
                 Err(e) => outcome[i] = Some(Err(e)),
             }
         }
-        let mut group_report = String::new();
-        for (k, o) in group.age.iter().zip(&outcome) {
-            match o {
-                Some(Ok(())) => group_report.push_str(&format!("  {}: SUCCESS\n", k.recipient)),
-                Some(Err(e)) => {
-                    group_report.push_str(&format!("  {}: FAILED\n", k.recipient));
-                    for line in wrap_text(e, 60) {
-                        group_report.push_str(&format!("    - | {line}\n"));
-                    }
-                }
-                None => {}
-            }
-        }
-        for ty in group.other_types() {
-            if got.is_none() {
-                group_report.push_str(&format!(
-                    "  ({ty} keys present: overworld-secrets cannot use {ty}; decrypt with sops or add an age recipient)\n"
-                ));
-            }
-        }
-        report.push_str(&format!(
-            "\nGroup {gi}: {}\n{group_report}",
-            if got.is_some() { "SUCCESS" } else { "FAILED" }
-        ));
+        outcomes.push((outcome, got.is_some()));
         if let Some(v) = got {
             shares.push(v);
         }
@@ -374,7 +387,7 @@ pub fn recover_data_key(meta: &Metadata, ids: &Identities) -> Result<Key32, Data
             Some(k) => Key32::from_slice(&k).ok_or_else(|| DataKeyError {
                 report: "the data key in the file is not 32 bytes".into(),
             }),
-            None => Err(fail(report, "Recovery failed because no master key was able to decrypt the file. In order for SOPS to recover the file, at least one key has to be successful, but none were.".into())),
+            None => Err(fail(render_report(meta, &outcomes), "Recovery failed because no master key was able to decrypt the file. In order for SOPS to recover the file, at least one key has to be successful, but none were.".into())),
         };
     }
     let threshold = if meta.shamir_threshold == 0 {
@@ -383,7 +396,7 @@ pub fn recover_data_key(meta: &Metadata, ids: &Identities) -> Result<Key32, Data
         meta.shamir_threshold
     };
     if shares.len() < threshold {
-        return Err(fail(report, format!("Recovery failed because the file was encrypted with a Shamir threshold of {threshold}, but only {} part(s) were successfully recovered, one for each successful key group. In order for SOPS to recover the file, at least {threshold} groups have to be successful. In order for a group to be successful, decryption has to succeed with any of the keys in that key group.", shares.len())));
+        return Err(fail(render_report(meta, &outcomes), format!("Recovery failed because the file was encrypted with a Shamir threshold of {threshold}, but only {} part(s) were successfully recovered, one for each successful key group. In order for SOPS to recover the file, at least {threshold} groups have to be successful. In order for a group to be successful, decryption has to succeed with any of the keys in that key group.", shares.len())));
     }
     let refs: Vec<&[u8]> = shares.iter().map(|s| s.as_slice()).collect();
     let key = shamir::combine(&refs).map_err(|e| DataKeyError {
