@@ -124,15 +124,18 @@ fn load_source(config: &Config, file: &Path, ids: &Identities) -> Result<Vec<Sou
         if doc.entries.is_empty() {
             continue;
         }
-        let where_ = if dec.tree.documents.len() > 1 {
-            format!("{} (document {})", shown.display(), i + 1)
-        } else {
-            shown.display().to_string()
+        // Named only in an error.
+        let where_ = || {
+            if dec.tree.documents.len() > 1 {
+                format!("{} (document {})", shown.display(), i + 1)
+            } else {
+                shown.display().to_string()
+            }
         };
-        let manifest =
-            reseal::manifest_from_tree(doc).map_err(|e| Error::Usage(format!("{where_}: {e}")))?;
+        let manifest = reseal::manifest_from_tree(doc)
+            .map_err(|e| Error::Usage(format!("{}: {e}", where_())))?;
         let prepared = SealedSecret::prepare(&manifest, &BuildOptions::default())
-            .map_err(|e| Error::Usage(format!("{where_}: {e}")))?;
+            .map_err(|e| Error::Usage(format!("{}: {e}", where_())))?;
         sources.push(Source {
             file: shown.clone(),
             prepared,
@@ -225,8 +228,8 @@ fn process_file(job: &Job, file: &Path) -> Result<Vec<Done>> {
             staged: None,
         };
         let plan = reseal::plan_one(&job.cluster.sealed, &job.spki, job.a.force, rel, source);
-        let shown = (job.shown_of)(&plan.rel);
         if job.a.check {
+            let shown = (job.shown_of)(&plan.rel);
             let changed: Vec<&str> = plan.to_seal().collect();
             if plan.existing.is_none() {
                 let why = format!(

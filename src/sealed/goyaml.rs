@@ -149,7 +149,14 @@ fn write_json_string(out: &mut String, s: &str) {
 /// Renders `value` as `sigs.k8s.io/yaml.JSONToYAML` would (no leading `---`). Map keys are sorted
 /// with go-yaml v2's natural order at every level, whatever their order in `value`.
 pub fn to_go_yaml(value: &GoValue) -> String {
+    to_go_yaml_after(String::new(), value)
+}
+
+/// [`to_go_yaml`] appended to `out` (which the emitter never reads: a `---` line, say), so the
+/// document is not copied again behind it.
+pub fn to_go_yaml_after(out: String, value: &GoValue) -> String {
     let mut e = Emitter::new();
+    e.out = out;
     e.emit_node(value, true, false, false, false);
     // Implicit document end: go to a fresh line.
     e.indent = -1;

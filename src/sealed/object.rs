@@ -14,7 +14,7 @@ use base64::Engine as _;
 use crate::secret::SecretBytes;
 
 use super::crypto::{go_std_b64decode, CryptoError, SealingPublicKey, UnsealingKeys};
-use super::goyaml::{to_go_json, to_go_yaml, GoValue};
+use super::goyaml::{to_go_json, to_go_yaml_after, GoValue};
 use super::scope::{Scope, SKIP_SET_OWNER_REFERENCES_ANNOTATION};
 
 pub const API_VERSION: &str = "bitnami.com/v1alpha1";
@@ -753,7 +753,7 @@ fn string_map_value(m: &BTreeMap<String, String>) -> GoValue {
 pub fn to_kubeseal_yaml(objects: &[SealedSecret]) -> String {
     objects
         .iter()
-        .map(|o| format!("---\n{}", to_go_yaml(&o.to_go_value())))
+        .map(|o| to_go_yaml_after("---\n".to_string(), &o.to_go_value()))
         .collect()
 }
 
