@@ -83,8 +83,11 @@ impl Drop for Builder {
     fn drop(&mut self) {
         use zeroize::Zeroize;
         for n in &mut self.nodes {
+            // Text moved into the tree left an empty string behind: nothing to wipe.
             if let RNode::Scalar(s) = n {
-                s.value.zeroize();
+                if s.value.capacity() > 0 {
+                    s.value.zeroize();
+                }
             }
         }
     }
