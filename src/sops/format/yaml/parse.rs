@@ -1069,7 +1069,7 @@ impl Builder {
                     let RNode::Map(c) = &self.nodes[id] else {
                         unreachable!()
                     };
-                    for t in &c.slots[i] {
+                    for t in c.slots.get(i).into_iter().flatten() {
                         m.entries.push(Entry::Comment(comment(t)));
                     }
                     if let Some(&(k, v)) = c.items.get(i) {
@@ -1088,7 +1088,7 @@ impl Builder {
                     let RNode::Seq(c) = &self.nodes[id] else {
                         unreachable!()
                     };
-                    for t in &c.slots[i] {
+                    for t in c.slots.get(i).into_iter().flatten() {
                         items.push(Item::Comment(comment(t)));
                     }
                     if let Some(&v) = c.items.get(i) {
