@@ -923,7 +923,7 @@ fn natural_less_runes<C: Copy + Into<char>>(ar: &[C], br: &[C]) -> bool {
 fn natural_sort(items: &mut Vec<&(String, GoValue)>) {
     // go-yaml calls Go's `sort.Sort`, which sorts up to 12 elements by this insertion sort (Go
     // 1.19+ pdqsort's `maxInsertion`): the same result for any keys, pathological ones included,
-    // without the merge sort's allocations. Every map of a SealedSecret is this small.
+    // without the merge sort's allocations. Most maps of a SealedSecret are this small.
     if items.len() <= 12 {
         for i in 1..items.len() {
             let mut j = i;
