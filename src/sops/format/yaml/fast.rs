@@ -423,7 +423,9 @@ impl Scan<'_> {
         if indent <= parent || longest_blank > indent {
             return None;
         }
-        let mut value = String::new();
+        // A literal may be a plaintext secret (a key, a certificate): what it grows out of and what
+        // an early return leaves behind are wiped.
+        let mut value = zeroize::Zeroizing::new(String::new());
         // Line breaks seen since the last content line, to be written before the next one.
         let mut breaks = 0usize;
         let mut ended_by_break = false;
@@ -445,14 +447,14 @@ impl Scan<'_> {
                 // `breaks` counts the break ending the previous content line, then the empty
                 // lines; a literal keeps them all between two content lines.
                 for _ in 0..breaks {
-                    value.push('\n');
+                    push_wiped(&mut value, "\n");
                 }
                 if end == self.b.len() {
                     // libyaml-safer fails on a block that ends the input without a line break
                     // (sops reads it); its error stays its own.
                     return None;
                 }
-                value.push_str(&self.text[pos + indent..end]);
+                push_wiped(&mut value, &self.text[pos + indent..end]);
                 breaks = 0;
                 ended_by_break = end < self.b.len();
                 if ended_by_break {
@@ -473,15 +475,16 @@ impl Scan<'_> {
             b'-' => {}
             b'+' => {
                 for _ in 0..breaks {
-                    value.push('\n');
+                    push_wiped(&mut value, "\n");
                 }
             }
             _ => {
                 if ended_by_break {
-                    value.push('\n');
+                    push_wiped(&mut value, "\n");
                 }
             }
         }
+        let value = std::mem::take(&mut *value);
         self.push(scalar(value, ScalarStyle::Literal), v, end_mark, line.no);
         Some(Resume {
             pos,
@@ -544,4 +547,17 @@ fn scalar(value: String, style: ScalarStyle) -> EvKind {
         value,
         style,
     }
+}
+
+/// `value.push_str(s)`, but a buffer outgrown is wiped before it is freed, not left behind with
+/// part of the text in it.
+fn push_wiped(value: &mut String, s: &str) {
+    use zeroize::Zeroize;
+    if value.capacity() - value.len() < s.len() {
+        let mut grown = String::with_capacity((value.len() + s.len()).max(value.capacity() * 2));
+        grown.push_str(value);
+        value.zeroize();
+        *value = grown;
+    }
+    value.push_str(s);
 }
